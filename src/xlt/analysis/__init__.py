@@ -1,0 +1,1 @@
+"""Statistics over finished runs: gains with confidence intervals, and (later) correlations and selection."""

@@ -1,0 +1,1 @@
+"""The `xlt` command line."""

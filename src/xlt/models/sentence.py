@@ -1,0 +1,132 @@
+"""A sentence encoder: a Hugging Face transformer, mean pooling over the attention mask, and a prefix.
+
+Only the encoder is carried between stages; heads live with the trainer of their task type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from xlt.core.errors import ConfigError
+from xlt.models.encoders import EncoderInfo, encoder_info, model_path
+from xlt.models.precision import Precision, autocast, resolve_precision
+
+TRAINED_WEIGHTS = "encoder.safetensors"
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+class SentenceEncoder(nn.Module):
+    def __init__(self, name: str, *, max_length: int | None = None, device: str | None = None) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        _quiet_transformers()
+        self.info: EncoderInfo = encoder_info(name)
+        path = model_path(name)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            try:
+                self.transformer = AutoModel.from_pretrained(path, add_pooling_layer=False)
+            except TypeError:
+                self.transformer = AutoModel.from_pretrained(path)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot load encoder '{name}' from {path} ({str(exc).splitlines()[0]})",
+                "check the model id or directory; hub downloads need network access",
+            ) from exc
+        self.max_length = min(max_length or self.info.max_length, self.tokenizer.model_max_length)
+        self.device_ = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.to(self.device_)
+
+    @property
+    def dim(self) -> int:
+        return int(self.transformer.config.hidden_size)
+
+    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        batch = self.tokenizer(
+            [self.info.prefix + text for text in texts],
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        return {k: v.to(self.device_) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        encoded = self.tokenizer(
+            [self.info.prefix + text for text in texts], truncation=True, max_length=self.max_length
+        )
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return mean_pool(hidden, attention_mask)
+
+    @torch.inference_mode()
+    def encode(self, texts: Sequence[str], *, batch_size: int = 64, precision: Precision = "auto",
+               normalize: bool = True) -> np.ndarray:
+        """Embeddings of `texts` (float32, L2-normalised by default), batched by length to avoid padding."""
+        was_training = self.training
+        self.eval()
+        resolved = resolve_precision(precision)
+        lengths = self.token_lengths(texts)
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            idx = order[start : start + batch_size]
+            batch = self.tokenize([texts[i] for i in idx])
+            with autocast(resolved, self.device_):
+                emb = self(**batch).float()
+            if normalize:
+                emb = nn.functional.normalize(emb, dim=-1)
+            out[idx] = emb.cpu().numpy()
+        self.train(was_training)
+        return out
+
+    def freeze_word_embeddings(self) -> None:
+        self.transformer.get_input_embeddings().weight.requires_grad_(False)
+
+    def set_dropout(self, rate: float) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = rate
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        return {n: p.detach().clone() for n, p in self.named_parameters() if p.requires_grad}
+
+    def load_state(self, state: dict[str, torch.Tensor]) -> None:
+        missing = set(state) - {n for n, _ in self.named_parameters()}
+        if missing:
+            raise ConfigError(f"saved weights do not fit encoder '{self.info.name}' ({sorted(missing)[:2]})",
+                              "retrain the stage with the same encoder")
+        self.load_state_dict(state, strict=False)
+
+    def save_trained(self, directory: Path, metadata: dict[str, Any] | None = None) -> None:
+        """Save the parameters training may have changed; frozen ones are restored from the base encoder."""
+        from safetensors.torch import save_file
+
+        state = {n: t.contiguous().cpu() for n, t in self.trainable_state().items()}
+        save_file(state, str(directory / TRAINED_WEIGHTS),
+                  metadata={k: str(v) for k, v in (metadata or {}).items()})
+
+    def load_trained(self, directory: Path) -> None:
+        from safetensors.torch import load_file
+
+        self.load_state(load_file(str(directory / TRAINED_WEIGHTS), device=str(self.device_)))

@@ -1,0 +1,1 @@
+"""The run store: content-addressed stage directories, written atomically, reused when finished."""

@@ -1,0 +1,1 @@
+"""Studies: a validated declarative config expanded into stages, executed, and summarised."""

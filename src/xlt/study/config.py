@@ -1,0 +1,136 @@
+"""The study file: a YAML document validated by pydantic. Unknown keys are errors with a did-you-mean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+
+from xlt.core.errors import ConfigError, did_you_mean
+from xlt.core.hashing import config_hash
+from xlt.models.precision import Precision
+from xlt.training.config import TrainingConfig
+
+NO_INTERMEDIATE = "none"
+
+
+class StageBudgets(BaseModel):
+    """Hyper-parameters per kind of stage; each falls back to TrainingConfig's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    intermediate: TrainingConfig = TrainingConfig()
+    target: TrainingConfig = TrainingConfig()
+
+
+class EvaluationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    languages: list[str] | None = Field(None, description="evaluation languages; None = all of the task's")
+    max_examples: PositiveInt | None = Field(None, description="cap on test examples per language")
+    batch_size: PositiveInt = 64
+    precision: Precision = "auto"
+    bootstrap: PositiveInt = Field(1000, description="bootstrap resamples for confidence intervals")
+    confidence: float = Field(0.95, gt=0, lt=1)
+
+
+class TargetEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    task: str
+    intermediates: list[str] | None = Field(None, description="overrides the study-wide intermediates")
+
+
+class StudyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = ""
+    encoders: list[str] = Field(default_factory=lambda: ["me5-small"], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    intermediates: list[str] = Field(default_factory=list)
+    targets: list[TargetEntry] = Field(min_length=1)
+    training: StageBudgets = StageBudgets()
+    evaluation: EvaluationConfig = EvaluationConfig()
+    output_dir: str = "runs"
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _plain_task_names(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"task": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("seeds must be distinct")
+        return value
+
+    def intermediates_for(self, target: TargetEntry) -> list[str]:
+        chosen = target.intermediates if target.intermediates is not None else self.intermediates
+        return [name for name in chosen if name != NO_INTERMEDIATE]
+
+    def resolved(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def hash(self) -> str:
+        return config_hash(self.resolved())
+
+
+def _field_names(model: type[BaseModel]) -> set[str]:
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(name)
+        annotation = info.annotation
+        for candidate in getattr(annotation, "__args__", ()) + (annotation,):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                names |= _field_names(candidate)
+    return names
+
+
+def format_validation_error(exc: ValidationError, source: str) -> ConfigError:
+    """All problems of a config in one line each, joined; unknown keys get a did-you-mean."""
+    known = _field_names(StudyConfig)
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            key = str(error["loc"][-1])
+            problems.append(f"unknown key '{location}'{did_you_mean(key, known)}")
+        else:
+            problems.append(f"{location}: {error['msg']}")
+    return ConfigError(f"{source}: " + "; ".join(problems), "fix the study file (see examples/)")
+
+
+def apply_override(data: dict[str, Any], assignment: str) -> None:
+    """Apply one `dotted.key=value` override; the value is parsed as YAML (numbers, lists, booleans)."""
+    if "=" not in assignment:
+        raise ConfigError(f"override '{assignment}' is not of the form key=value", "e.g. --set seeds=[1,2,3]")
+    key, raw = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override '{key}': '{part}' is not a section", "override a leaf setting")
+        node = child
+    node[parts[-1]] = yaml.safe_load(raw)
+
+
+def load_study(path: Path, overrides: list[str] | None = None) -> StudyConfig:
+    if not path.is_file():
+        raise ConfigError(f"study file {path} not found", "give the path of a study YAML (see examples/)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a study file must be a mapping of settings", "see examples/quickstart.yaml")
+    for assignment in overrides or []:
+        apply_override(data, assignment)
+    try:
+        return StudyConfig.model_validate(data)
+    except ValidationError as exc:
+        raise format_validation_error(exc, str(path)) from None

@@ -1,0 +1,157 @@
+"""Expansion of a study config into stages. Each intermediate stage is trained once per (encoder, seed)
+and reused by every target; each target gets its baseline (no intermediate) with the same seeds."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+from xlt import __version__
+from xlt.core.errors import ConfigError
+from xlt.core.hashing import config_hash
+from xlt.data.schema import TaskType
+from xlt.models.encoders import encoder_info, weights_hash
+from xlt.study.config import EvaluationConfig, StudyConfig
+from xlt.tasks import TaskSpec, get_task
+from xlt.training.config import TrainingConfig
+
+# bump when a change to xlt alters what a finished stage contains, so old stages are not reused
+STAGE_FORMAT = 1
+SUPPORTED_TYPES = {TaskType.PAIR_REGRESSION}
+KIND_PREFIX = {"intermediate": "int", "target": "tgt"}
+
+
+@dataclass(frozen=True)
+class Stage:
+    kind: Literal["intermediate", "target"]
+    encoder: str
+    encoder_weights: str
+    task: str
+    seed: int
+    training: TrainingConfig | None
+    parent: Stage | None = None
+    languages: tuple[str, ...] = ()
+    max_examples: int | None = None
+    precision: str = "auto"
+
+    @property
+    def task_spec(self) -> TaskSpec:
+        return get_task(self.task)
+
+    @property
+    def intermediate(self) -> str:
+        return self.parent.task if self.parent is not None else "none"
+
+    @property
+    def chain(self) -> str:
+        return f"{self.parent.chain}>{self.task}" if self.parent is not None else self.task
+
+    def spec(self) -> dict[str, Any]:
+        """Everything that determines the stage's result; its hash names the stage directory."""
+        task = self.task_spec
+        english = task.languages["train"][0]
+        spec: dict[str, Any] = {
+            "format": STAGE_FORMAT,
+            "kind": self.kind,
+            "encoder": self.encoder,
+            "encoder_weights": self.encoder_weights,
+            "task": self.task,
+            "seed": self.seed,
+            "training": self.training.model_dump(mode="json") if self.training is not None else None,
+            "parent": self.parent.stage_id if self.parent is not None else None,
+            "train_files": task.file_hashes("train", english) if self.training is not None else {},
+            "dev_files": task.file_hashes("dev", english) if self.training is not None else {},
+        }
+        if self.kind == "target":
+            spec["evaluation"] = {
+                "languages": list(self.languages),
+                "max_examples": self.max_examples,
+                "precision": self.precision,
+                "test_files": {lang: task.file_hashes("test", lang) for lang in self.languages},
+            }
+        return spec
+
+    @cached_property
+    def stage_id(self) -> str:
+        encoder = re.sub(r"[^A-Za-z0-9.-]+", "_", self.encoder.rstrip("/").split("/")[-1])
+        return f"{KIND_PREFIX[self.kind]}-{self.task}-{encoder}-s{self.seed}-{config_hash(self.spec(), 12)}"
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    config: StudyConfig
+    intermediates: list[Stage]
+    targets: list[Stage]
+
+    @property
+    def stages(self) -> list[Stage]:
+        return self.intermediates + self.targets
+
+
+def _check_task(name: str, role: Literal["target", "intermediate"]) -> TaskSpec:
+    task = get_task(name)
+    if role not in task.roles:
+        raise ConfigError(f"task '{name}' cannot be used as {role} task", f"`xlt tasks` shows each task's roles")
+    if task.type not in SUPPORTED_TYPES:
+        raise ConfigError(f"task '{name}' has type {task.type.value}, which studies cannot train yet",
+                          "use a pair-regression task")
+    return task
+
+
+def _languages(task: TaskSpec, evaluation: EvaluationConfig) -> tuple[str, ...]:
+    available = task.languages["test"]
+    if evaluation.languages is None:
+        return available
+    return tuple(lang for lang in evaluation.languages if lang in available)
+
+
+def build_plan(config: StudyConfig) -> StudyPlan:
+    evaluation = config.evaluation
+    target_tasks = {entry.task: _check_task(entry.task, "target") for entry in config.targets}
+    if evaluation.languages is not None:
+        known = {lang for task in target_tasks.values() for lang in task.languages["test"]}
+        unknown = [lang for lang in evaluation.languages if lang not in known]
+        if unknown:
+            raise ConfigError(f"evaluation.languages {unknown} are not test languages of any target",
+                              f"choose from: {', '.join(sorted(known))}")
+    intermediates: dict[tuple[str, str, int], Stage] = {}
+    targets: list[Stage] = []
+    for encoder in config.encoders:
+        info = encoder_info(encoder)
+        weights = weights_hash(encoder)
+        for entry in config.targets:
+            target_task = target_tasks[entry.task]
+            chosen = config.intermediates_for(entry)
+            if info.kind == "lexical" and chosen:
+                raise ConfigError(f"encoder '{encoder}' is lexical and cannot be trained on intermediates",
+                                  "drop the intermediates for it, or use a neural encoder")
+            for name in chosen:
+                task = _check_task(name, "intermediate")
+                if task.english_data == target_task.english_data:
+                    raise ConfigError(
+                        f"intermediate '{name}' uses the same English data as target '{entry.task}'",
+                        "remove it from that target's intermediates (PROTOCOLS: never the target's own data)",
+                    )
+            for seed in config.seeds:
+                parents: list[Stage | None] = [None]
+                for name in chosen:
+                    key = (encoder, name, seed)
+                    if key not in intermediates:
+                        intermediates[key] = Stage("intermediate", encoder, weights, name, seed,
+                                                   config.training.intermediate)
+                    parents.append(intermediates[key])
+                for parent in parents:
+                    targets.append(Stage(
+                        "target", encoder, weights, entry.task, seed,
+                        config.training.target if info.kind == "transformer" else None, parent,
+                        _languages(target_task, evaluation), evaluation.max_examples, evaluation.precision,
+                    ))
+    return StudyPlan(config, list(intermediates.values()), targets)
+
+
+def provenance() -> dict[str, str]:
+    from xlt.core.settings import git_commit
+
+    return {"xlt_version": __version__, "git_commit": git_commit()}

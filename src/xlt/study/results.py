@@ -1,0 +1,168 @@
+"""The long table of every score, the gains table, and their files in the study directory."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from xlt.analysis.gains import bootstrap_gain, percentile_interval
+from xlt.core.errors import ConfigError
+from xlt.core.io import atomic_path, atomic_write_json
+from xlt.runs.store import RunStore
+from xlt.study.plan import Stage, StudyPlan, provenance
+from xlt.study.runner import load_predictions
+
+RESULTS_CSV = "results.csv"
+RESULTS_JSON = "results.json"
+GAINS_CSV = "gains.csv"
+MACRO = "macro-avg"
+
+
+def score_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
+    """One row per (stage, language) score with its provenance."""
+    meta = provenance()
+    config_hash = plan.config.hash()
+    rows = []
+    for stage in plan.targets:
+        if not store.is_done(stage.stage_id):
+            continue
+        for language, entry in load_predictions(store, stage).items():
+            rows.append({
+                "encoder": stage.encoder, "encoder_weights": stage.encoder_weights,
+                "intermediate": stage.intermediate, "target": stage.task, "language": language,
+                "split": "test", "metric": entry["metric"], "seed": stage.seed, "score": entry["score"],
+                "n": len(entry["ids"]), "stage_chain": stage.chain, "stage_id": stage.stage_id,
+                "config_hash": config_hash, **meta,
+                "data_files": ";".join(f"{p}:{h}" for p, h in sorted(entry["files"].items())),
+            })
+    return pd.DataFrame(rows)
+
+
+def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
+    """Per language and macro-averaged over languages: baseline, treated, gain (mean, sd over seeds), CI."""
+    evaluation = plan.config.evaluation
+    rng = np.random.default_rng(0)
+    groups: dict[tuple[str, str, str], dict[int, Stage]] = {}
+    for stage in plan.targets:
+        groups.setdefault((stage.encoder, stage.task, stage.intermediate), {})[stage.seed] = stage
+    rows: list[dict[str, Any]] = []
+    for (encoder, target, intermediate), by_seed in groups.items():
+        if intermediate == "none":
+            continue
+        baseline_stages = groups[(encoder, target, "none")]
+        seeds = [s for s in by_seed if store.is_done(by_seed[s].stage_id)
+                 and s in baseline_stages and store.is_done(baseline_stages[s].stage_id)]
+        if not seeds:
+            continue
+        treated = [load_predictions(store, by_seed[s]) for s in seeds]
+        base = [load_predictions(store, baseline_stages[s]) for s in seeds]
+        replicate_sets, estimates = [], []
+        for language in by_seed[seeds[0]].languages:
+            gold = treated[0][language]["gold"]
+            estimate = bootstrap_gain(
+                np.stack([b[language]["pred"] for b in base]), np.stack([t[language]["pred"] for t in treated]),
+                gold, treated[0][language]["metric"], resamples=evaluation.bootstrap, rng=rng,
+            )
+            low, high = percentile_interval(estimate.replicates, evaluation.confidence)
+            rows.append({"encoder": encoder, "target": target, "intermediate": intermediate, "language": language,
+                         "n": len(gold), "seeds": len(seeds), "baseline": estimate.baseline,
+                         "with_intermediate": estimate.treated, "gain": estimate.gain,
+                         "gain_std": estimate.gain_std, "ci_low": low, "ci_high": high})
+            replicate_sets.append(estimate.replicates)
+            estimates.append(estimate)
+        macro = np.mean(np.stack(replicate_sets), axis=0)
+        low, high = percentile_interval(macro, evaluation.confidence)
+        seed_gains = np.mean([[t[lang]["score"] - b[lang]["score"] for lang in by_seed[seeds[0]].languages]
+                              for t, b in zip(treated, base, strict=True)], axis=1)
+        rows.append({"encoder": encoder, "target": target, "intermediate": intermediate, "language": MACRO,
+                     "n": sum(len(treated[0][lang]["gold"]) for lang in by_seed[seeds[0]].languages),
+                     "seeds": len(seeds), "baseline": float(np.mean([e.baseline for e in estimates])),
+                     "with_intermediate": float(np.mean([e.treated for e in estimates])),
+                     "gain": float(seed_gains.mean()),
+                     "gain_std": float(seed_gains.std(ddof=1)) if len(seeds) > 1 else 0.0,
+                     "ci_low": low, "ci_high": high})
+    return pd.DataFrame(rows)
+
+
+def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
+    scores = score_rows(plan, store)
+    gains = gain_rows(plan, store)
+    payload = {
+        "study": plan.config.name,
+        "config": plan.config.resolved(),
+        "config_hash": plan.config.hash(),
+        **provenance(),
+        "confidence": plan.config.evaluation.confidence,
+        "averaging": "macro over languages (unweighted)",
+        "scores": _records(scores),
+        "gains": _records(gains),
+    }
+    with atomic_path(store.root / RESULTS_CSV) as tmp:
+        scores.to_csv(tmp, index=False)
+    with atomic_path(store.root / GAINS_CSV) as tmp:
+        gains.to_csv(tmp, index=False)
+    atomic_write_json(store.root / RESULTS_JSON, payload)
+    return payload
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return records
+
+
+def read_results(study_dir: Path) -> dict[str, Any]:
+    path = study_dir / RESULTS_JSON
+    if not path.is_file():
+        raise ConfigError(f"{path} not found", "run the study first (`xlt run STUDY.yaml`), or check the directory")
+    try:
+        payload: dict[str, Any] = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc.msg})", "re-run `xlt run` to rewrite it") from exc
+    return payload
+
+
+def _fmt(value: Any, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:+.4f}" if signed else f"{value:.4f}"
+
+
+def render(payload: dict[str, Any], console: Console) -> None:
+    """Per (encoder, target, intermediate): a per-language table of baseline, with-intermediate, gain, CI."""
+    confidence = int(round(payload.get("confidence", 0.95) * 100))
+    gains = pd.DataFrame(payload["gains"])
+    scores = pd.DataFrame(payload["scores"])
+    if gains.empty:
+        if scores.empty:
+            console.print("no finished results yet")
+            return
+        table = Table(title=f"{payload['study']}: scores (mean over seeds)")
+        for column in ("encoder", "target", "language", "metric", "score", "seeds"):
+            table.add_column(column)
+        summary = scores.groupby(["encoder", "target", "language", "metric"], sort=False)["score"].agg(["mean", "count"])
+        for (encoder, target, language, metric), row in summary.iterrows():
+            table.add_row(encoder, target, language, metric, _fmt(row["mean"]), str(int(row["count"])))
+        console.print(table)
+        return
+    metric_of = scores.groupby("target")["metric"].first().to_dict() if not scores.empty else {}
+    for (encoder, target, intermediate), block in gains.groupby(["encoder", "target", "intermediate"], sort=False):
+        seeds = int(block["seeds"].max())
+        table = Table(title=(f"{target} ({metric_of.get(target, 'score')}), encoder {encoder}: "
+                             f"baseline vs intermediate {intermediate}, mean of {seeds} seed(s)"),
+                      caption=f"{MACRO}: unweighted mean over languages; CI: {confidence}% paired bootstrap "
+                              "over test items and seeds")
+        for column in ("language", "n", "baseline", f"+{intermediate}", "gain", "sd(seeds)", f"{confidence}% CI"):
+            table.add_column(column, justify="left" if column == "language" else "right")
+        for _, row in block.iterrows():
+            style = "bold" if row["language"] == MACRO else None
+            table.add_row(row["language"], str(row["n"]), _fmt(row["baseline"]), _fmt(row["with_intermediate"]),
+                          _fmt(row["gain"], signed=True), _fmt(row["gain_std"]),
+                          f"[{_fmt(row['ci_low'], True)}, {_fmt(row['ci_high'], True)}]", style=style)
+        console.print(table)

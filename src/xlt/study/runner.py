@@ -1,0 +1,157 @@
+"""Execution of a study plan: finished stages are reused, interrupted ones restart, failures are recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from xlt.core.errors import XltError
+from xlt.core.io import atomic_write_json
+from xlt.evaluation.pairs import evaluate_pairs
+from xlt.models.sentence import SentenceEncoder
+from xlt.runs.store import RunStore
+from xlt.study.plan import Stage, StudyPlan
+from xlt.training.pair_regression import train_pair_regression
+
+log = logging.getLogger("xlt")
+PREDICTIONS = "predictions.json"
+
+
+@dataclass
+class RunOutcome:
+    done: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@contextmanager
+def stage_log(path: Path) -> Iterator[None]:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    previous = log.level
+    log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(previous)
+        handler.close()
+
+
+def _load_encoder(stage: Stage, store: RunStore) -> SentenceEncoder | None:
+    if stage.training is None:
+        return None
+    encoder = SentenceEncoder(stage.encoder)
+    if stage.parent is not None:
+        encoder.load_trained(store.stage_dir(stage.parent.stage_id))
+        log.info("loaded encoder trained by %s", stage.parent.stage_id)
+    return encoder
+
+
+def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progress | None = None) -> None:
+    task = stage.task_spec
+    english = task.languages["train"][0]
+    spec = stage.spec()
+    with store.building(stage.stage_id, spec) as out, stage_log(store.log_path(stage.stage_id)):
+        log.info("stage %s: %s", stage.stage_id, json.dumps(spec, sort_keys=True))
+        encoder = _load_encoder(stage, store)
+        if encoder is not None and stage.training is not None:
+            bar = progress.add_task(f"  train {stage.chain} s{stage.seed}", total=None) if progress else None
+
+            def on_step(step: int, total: int, loss: float) -> None:
+                if progress is not None and bar is not None:
+                    progress.update(bar, completed=step, total=total, description=(
+                        f"  train {stage.chain} s{stage.seed} loss {loss:.3f}"))
+
+            report = train_pair_regression(
+                encoder, task.load(data_dir, "train", english), task.load(data_dir, "dev", english),
+                stage.training, stage.seed, on_step=on_step, stage=stage.stage_id,
+            )
+            if progress is not None and bar is not None:
+                progress.remove_task(bar)
+            for entry in report.history:
+                log.info("step %d loss %.4f dev spearman %.4f", entry["step"], entry["loss"], entry["dev_spearman"])
+            log.info("best English dev %.4f at step %d; %.1f s, %d tokens (%s)", report.best_dev,
+                     report.best_step, report.seconds, report.train_tokens, report.precision)
+            atomic_write_json(out / "train.json", dataclasses.asdict(report))
+            encoder.save_trained(out, {"stage": stage.stage_id})
+        if stage.kind == "target":
+            _evaluate(stage, encoder, data_dir, out, progress)
+        del encoder
+        gc.collect()
+
+
+def _evaluate(stage: Stage, encoder: SentenceEncoder | None, data_dir: Path, out: Path,
+              progress: Progress | None) -> None:
+    task = stage.task_spec
+    bar = progress.add_task(f"  eval {stage.chain} s{stage.seed}", total=len(stage.languages)) if progress else None
+    predictions: dict[str, Any] = {}
+    for language in stage.languages:
+        result = evaluate_pairs(encoder, task, data_dir, language, max_examples=stage.max_examples,
+                                precision=stage.precision)  # type: ignore[arg-type]
+        log.info("%s %s = %.4f (n=%d)", language, task.metric, result.score, result.n)
+        predictions[language] = {
+            "ids": result.ids, "gold": result.gold.tolist(), "pred": result.pred.tolist(),
+            "score": result.score, "metric": task.metric, "files": task.file_hashes("test", language),
+        }
+        if progress is not None and bar is not None:
+            progress.advance(bar)
+    if progress is not None and bar is not None:
+        progress.remove_task(bar)
+    atomic_write_json(out / PREDICTIONS, predictions)
+
+
+def run_plan(plan: StudyPlan, store: RunStore, data_dir: Path, *, retry_failed: bool = False,
+             console: Console | None = None, show_progress: bool = True) -> RunOutcome:
+    console = console or Console(stderr=True)
+    outcome = RunOutcome()
+    start = time.perf_counter()
+    stages = plan.stages
+    store.remove_orphans({s.stage_id for s in stages})
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:
+        study_bar = progress.add_task(f"study {plan.config.name}", total=len(stages))
+        for stage in stages:
+            blocked = stage.parent.stage_id if stage.parent is not None else None
+            if store.is_done(stage.stage_id):
+                outcome.reused.append(stage.stage_id)
+            elif blocked is not None and not store.is_done(blocked):
+                outcome.skipped[stage.stage_id] = f"its intermediate stage {blocked} did not finish"
+            elif (failure := store.failure(stage.stage_id)) is not None and not retry_failed:
+                outcome.failed[stage.stage_id] = str(failure.get("error"))
+            else:
+                try:
+                    execute_stage(stage, store, data_dir, progress)
+                    outcome.done.append(stage.stage_id)
+                except XltError as exc:
+                    outcome.failed[stage.stage_id] = exc.one_line()
+                    console.print(f"[red]stage {stage.stage_id} failed:[/red] {exc.one_line()}")
+                except Exception as exc:
+                    outcome.failed[stage.stage_id] = f"{type(exc).__name__}: {exc}"
+                    console.print(f"[red]stage {stage.stage_id} failed:[/red] {type(exc).__name__}: {exc}")
+            progress.advance(study_bar)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def load_predictions(store: RunStore, stage: Stage) -> dict[str, dict[str, Any]]:
+    data: dict[str, dict[str, Any]] = json.loads((store.stage_dir(stage.stage_id) / PREDICTIONS).read_text())
+    for entry in data.values():
+        entry["gold"] = np.asarray(entry["gold"])
+        entry["pred"] = np.asarray(entry["pred"])
+    return data

@@ -1,0 +1,1 @@
+"""Fine-tuning of encoders on English tasks, with English-dev model selection."""

@@ -1,0 +1,30 @@
+"""Training hyper-parameters of one stage. Every default lives here."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from xlt.models.precision import Precision
+
+
+class TrainingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: float = Field(1.0, gt=0, description="passes over the training data (capped by max_steps)")
+    max_steps: PositiveInt | None = Field(None, description="hard cap on optimiser steps")
+    train_limit: PositiveInt | None = Field(None, description="use only the first N training examples")
+    batch_size: PositiveInt = 16
+    learning_rate: float = Field(2e-5, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    max_grad_norm: float = Field(1.0, gt=0)
+    max_length: PositiveInt = Field(128, description="tokens per sentence, longer inputs are truncated")
+    freeze_embeddings: bool = Field(True, description="keep the word-embedding matrix fixed")
+    dropout: float | None = Field(None, ge=0, lt=1, description="dropout during training; None keeps the model's")
+    loss: Literal["cosent", "cosine_mse"] = "cosent"
+    precision: Precision = Field("auto", description="auto = bf16 where the CPU/GPU has fast bf16")
+    eval_every: PositiveInt | None = Field(None, description="steps between English-dev evaluations")
+    evaluations: PositiveInt = Field(3, description="dev evaluations per stage when eval_every is unset")
+    dev_limit: PositiveInt | None = Field(1000, description="English dev examples used for model selection")
