@@ -37,7 +37,9 @@ def bootstrap_gain(
     seeds with replacement, and averages treated-minus-baseline over the drawn seeds.
     """
     if baseline.shape != treated.shape or baseline.shape[1] != len(gold):
-        raise ValueError(f"shapes differ: baseline {baseline.shape}, treated {treated.shape}, gold {gold.shape}")
+        raise ValueError(
+            f"shapes differ: baseline {baseline.shape}, treated {treated.shape}, gold {gold.shape}"
+        )
     rowwise = ROWWISE_METRICS[metric]
     n_seeds, n = baseline.shape
     whole = np.arange(n)[None, :]
@@ -47,8 +49,10 @@ def bootstrap_gain(
     seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
     resampled_gold = gold[items]
     per_seed = np.stack(
-        [rowwise(treated[s][items], resampled_gold) - rowwise(baseline[s][items], resampled_gold)
-         for s in range(n_seeds)]
+        [
+            rowwise(treated[s][items], resampled_gold) - rowwise(baseline[s][items], resampled_gold)
+            for s in range(n_seeds)
+        ]
     )
     replicates = per_seed[seeds, np.arange(resamples)[:, None]].mean(axis=1)
     seed_gains = treated_scores - base_scores

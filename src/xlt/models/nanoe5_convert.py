@@ -135,17 +135,20 @@ def _shapes(h: E5Header) -> dict[str, tuple[int, ...]]:
         _EMBEDDING_NAMES["emb.ln.w"]: (h.hidden,),
         _EMBEDDING_NAMES["emb.ln.b"]: (h.hidden,),
     }
-    dims = {"q": (h.hidden, h.hidden), "k": (h.hidden, h.hidden), "v": (h.hidden, h.hidden),
-            "ao": (h.hidden, h.hidden), "fi": (h.ffn, h.hidden), "fo": (h.hidden, h.ffn)}
+    dims = {
+        "q": (h.hidden, h.hidden),
+        "k": (h.hidden, h.hidden),
+        "v": (h.hidden, h.hidden),
+        "ao": (h.hidden, h.hidden),
+        "fi": (h.ffn, h.hidden),
+        "fo": (h.hidden, h.ffn),
+    }
     for layer in range(h.layers):
         prefix = f"encoder.layer.{layer}"
         for short, module in _LAYER_NAMES.items():
-            out_dim = dims[short][0] if short in dims else h.hidden
-            if short in dims:
-                shapes[f"{prefix}.{module}.weight"] = dims[short]
-            else:
-                shapes[f"{prefix}.{module}.weight"] = (h.hidden,)
-            shapes[f"{prefix}.{module}.bias"] = (out_dim,)
+            weight = dims.get(short, (h.hidden,))
+            shapes[f"{prefix}.{module}.weight"] = weight
+            shapes[f"{prefix}.{module}.bias"] = (weight[0],)
     return shapes
 
 
@@ -189,8 +192,13 @@ def write_hf_directory(bin_path: Path, tokenizer_json: Path, out_dir: Path) -> N
     from safetensors.numpy import save_file
 
     header, tensors = read_e5_bin(bin_path)
-    save_file({k: np.ascontiguousarray(v) for k, v in sorted(tensors.items())}, str(out_dir / "model.safetensors"),
-              metadata={"format": "pt"})
+    save_file(
+        {k: np.ascontiguousarray(v) for k, v in sorted(tensors.items())},
+        str(out_dir / "model.safetensors"),
+        metadata={"format": "pt"},
+    )
     (out_dir / "config.json").write_text(json.dumps(bert_config(header), indent=2, sort_keys=True) + "\n")
     (out_dir / "tokenizer.json").write_bytes(tokenizer_json.read_bytes())
-    (out_dir / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG, indent=2, sort_keys=True) + "\n")
+    (out_dir / "tokenizer_config.json").write_text(
+        json.dumps(TOKENIZER_CONFIG, indent=2, sort_keys=True) + "\n"
+    )

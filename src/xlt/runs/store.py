@@ -75,8 +75,9 @@ class RunStore:
         except BaseException as exc:
             if not isinstance(exc, KeyboardInterrupt):
                 message = exc.one_line() if isinstance(exc, XltError) else f"{type(exc).__name__}: {exc}"
-                atomic_write_json(failed, {"stage_id": stage_id, "error": message,
-                                           "traceback": traceback.format_exc()})
+                atomic_write_json(
+                    failed, {"stage_id": stage_id, "error": message, "traceback": traceback.format_exc()}
+                )
             raise
         if failed.exists():
             failed.unlink()

@@ -82,7 +82,7 @@ def _field_names(model: type[BaseModel]) -> set[str]:
     for name, info in model.model_fields.items():
         names.add(name)
         annotation = info.annotation
-        for candidate in getattr(annotation, "__args__", ()) + (annotation,):
+        for candidate in (*getattr(annotation, "__args__", ()), annotation):
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
                 names |= _field_names(candidate)
     return names
@@ -125,9 +125,13 @@ def load_study(path: Path, overrides: list[str] | None = None) -> StudyConfig:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax") from exc
+        raise ConfigError(
+            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax"
+        ) from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a study file must be a mapping of settings", "see examples/quickstart.yaml")
+        raise ConfigError(
+            f"{path}: a study file must be a mapping of settings", "see examples/quickstart.yaml"
+        )
     for assignment in overrides or []:
         apply_override(data, assignment)
     try:

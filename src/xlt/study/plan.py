@@ -13,6 +13,7 @@ from xlt.core.errors import ConfigError
 from xlt.core.hashing import config_hash
 from xlt.data.schema import TaskType
 from xlt.models.encoders import encoder_info, weights_hash
+from xlt.models.precision import Precision
 from xlt.study.config import EvaluationConfig, StudyConfig
 from xlt.tasks import TaskSpec, get_task
 from xlt.training.config import TrainingConfig
@@ -34,7 +35,7 @@ class Stage:
     parent: Stage | None = None
     languages: tuple[str, ...] = ()
     max_examples: int | None = None
-    precision: str = "auto"
+    precision: Precision = "auto"
 
     @property
     def task_spec(self) -> TaskSpec:
@@ -93,10 +94,14 @@ class StudyPlan:
 def _check_task(name: str, role: Literal["target", "intermediate"]) -> TaskSpec:
     task = get_task(name)
     if role not in task.roles:
-        raise ConfigError(f"task '{name}' cannot be used as {role} task", f"`xlt tasks` shows each task's roles")
+        raise ConfigError(
+            f"task '{name}' cannot be used as {role} task", "`xlt tasks` shows each task's roles"
+        )
     if task.type not in SUPPORTED_TYPES:
-        raise ConfigError(f"task '{name}' has type {task.type.value}, which studies cannot train yet",
-                          "use a pair-regression task")
+        raise ConfigError(
+            f"task '{name}' has type {task.type.value}, which studies cannot train yet",
+            "use a pair-regression task",
+        )
     return task
 
 
@@ -114,8 +119,10 @@ def build_plan(config: StudyConfig) -> StudyPlan:
         known = {lang for task in target_tasks.values() for lang in task.languages["test"]}
         unknown = [lang for lang in evaluation.languages if lang not in known]
         if unknown:
-            raise ConfigError(f"evaluation.languages {unknown} are not test languages of any target",
-                              f"choose from: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"evaluation.languages {unknown} are not test languages of any target",
+                f"choose from: {', '.join(sorted(known))}",
+            )
     intermediates: dict[tuple[str, str, int], Stage] = {}
     targets: list[Stage] = []
     for encoder in config.encoders:
@@ -125,8 +132,10 @@ def build_plan(config: StudyConfig) -> StudyPlan:
             target_task = target_tasks[entry.task]
             chosen = config.intermediates_for(entry)
             if info.kind == "lexical" and chosen:
-                raise ConfigError(f"encoder '{encoder}' is lexical and cannot be trained on intermediates",
-                                  "drop the intermediates for it, or use a neural encoder")
+                raise ConfigError(
+                    f"encoder '{encoder}' is lexical and cannot be trained on intermediates",
+                    "drop the intermediates for it, or use a neural encoder",
+                )
             for name in chosen:
                 task = _check_task(name, "intermediate")
                 if task.english_data == target_task.english_data:
@@ -139,15 +148,25 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                 for name in chosen:
                     key = (encoder, name, seed)
                     if key not in intermediates:
-                        intermediates[key] = Stage("intermediate", encoder, weights, name, seed,
-                                                   config.training.intermediate)
+                        intermediates[key] = Stage(
+                            "intermediate", encoder, weights, name, seed, config.training.intermediate
+                        )
                     parents.append(intermediates[key])
                 for parent in parents:
-                    targets.append(Stage(
-                        "target", encoder, weights, entry.task, seed,
-                        config.training.target if info.kind == "transformer" else None, parent,
-                        _languages(target_task, evaluation), evaluation.max_examples, evaluation.precision,
-                    ))
+                    targets.append(
+                        Stage(
+                            "target",
+                            encoder,
+                            weights,
+                            entry.task,
+                            seed,
+                            config.training.target if info.kind == "transformer" else None,
+                            parent,
+                            _languages(target_task, evaluation),
+                            evaluation.max_examples,
+                            evaluation.precision,
+                        )
+                    )
     return StudyPlan(config, list(intermediates.values()), targets)
 
 

@@ -34,6 +34,8 @@ def record_study(root: Path, config: StudyConfig, console: Console) -> None:
 def read_study(root: Path) -> StudyConfig:
     path = root / STUDY_RECORD
     if not path.is_file():
-        raise ConfigError(f"{root} is not a study directory (no {STUDY_RECORD})",
-                          "give the directory `xlt run` printed at the end")
+        raise ConfigError(
+            f"{root} is not a study directory (no {STUDY_RECORD})",
+            "give the directory `xlt run` printed at the end",
+        )
     return StudyConfig.model_validate(json.loads(path.read_text())["config"])

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -23,6 +24,46 @@ RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
 GAINS_CSV = "gains.csv"
 MACRO = "macro-avg"
+GAIN_COLUMNS = [
+    "encoder",
+    "target",
+    "intermediate",
+    "language",
+    "n",
+    "seeds",
+    "baseline",
+    "with_intermediate",
+    "gain",
+    "gain_std",
+    "ci_low",
+    "ci_high",
+]
+SCORE_COLUMNS = [
+    "encoder",
+    "encoder_weights",
+    "intermediate",
+    "target",
+    "language",
+    "split",
+    "metric",
+    "seed",
+    "score",
+    "n",
+    "stage_chain",
+    "stage_id",
+    "config_hash",
+    "xlt_version",
+    "git_commit",
+    "data_files",
+]
+
+
+def gains_frame(payload: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(payload["gains"], columns=GAIN_COLUMNS)
+
+
+def scores_frame(payload: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame(payload["scores"], columns=SCORE_COLUMNS)
 
 
 def score_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
@@ -34,15 +75,26 @@ def score_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
         if not store.is_done(stage.stage_id):
             continue
         for language, entry in load_predictions(store, stage).items():
-            rows.append({
-                "encoder": stage.encoder, "encoder_weights": stage.encoder_weights,
-                "intermediate": stage.intermediate, "target": stage.task, "language": language,
-                "split": "test", "metric": entry["metric"], "seed": stage.seed, "score": entry["score"],
-                "n": len(entry["ids"]), "stage_chain": stage.chain, "stage_id": stage.stage_id,
-                "config_hash": config_hash, **meta,
-                "data_files": ";".join(f"{p}:{h}" for p, h in sorted(entry["files"].items())),
-            })
-    return pd.DataFrame(rows)
+            rows.append(
+                {
+                    "encoder": stage.encoder,
+                    "encoder_weights": stage.encoder_weights,
+                    "intermediate": stage.intermediate,
+                    "target": stage.task,
+                    "language": language,
+                    "split": "test",
+                    "metric": entry["metric"],
+                    "seed": stage.seed,
+                    "score": entry["score"],
+                    "n": len(entry["ids"]),
+                    "stage_chain": stage.chain,
+                    "stage_id": stage.stage_id,
+                    "config_hash": config_hash,
+                    **meta,
+                    "data_files": ";".join(f"{p}:{h}" for p, h in sorted(entry["files"].items())),
+                }
+            )
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
@@ -57,8 +109,13 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
         if intermediate == "none":
             continue
         baseline_stages = groups[(encoder, target, "none")]
-        seeds = [s for s in by_seed if store.is_done(by_seed[s].stage_id)
-                 and s in baseline_stages and store.is_done(baseline_stages[s].stage_id)]
+        seeds = [
+            s
+            for s in by_seed
+            if store.is_done(by_seed[s].stage_id)
+            and s in baseline_stages
+            and store.is_done(baseline_stages[s].stage_id)
+        ]
         if not seeds:
             continue
         treated = [load_predictions(store, by_seed[s]) for s in seeds]
@@ -67,28 +124,58 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
         for language in by_seed[seeds[0]].languages:
             gold = treated[0][language]["gold"]
             estimate = bootstrap_gain(
-                np.stack([b[language]["pred"] for b in base]), np.stack([t[language]["pred"] for t in treated]),
-                gold, treated[0][language]["metric"], resamples=evaluation.bootstrap, rng=rng,
+                np.stack([b[language]["pred"] for b in base]),
+                np.stack([t[language]["pred"] for t in treated]),
+                gold,
+                treated[0][language]["metric"],
+                resamples=evaluation.bootstrap,
+                rng=rng,
             )
             low, high = percentile_interval(estimate.replicates, evaluation.confidence)
-            rows.append({"encoder": encoder, "target": target, "intermediate": intermediate, "language": language,
-                         "n": len(gold), "seeds": len(seeds), "baseline": estimate.baseline,
-                         "with_intermediate": estimate.treated, "gain": estimate.gain,
-                         "gain_std": estimate.gain_std, "ci_low": low, "ci_high": high})
+            rows.append(
+                {
+                    "encoder": encoder,
+                    "target": target,
+                    "intermediate": intermediate,
+                    "language": language,
+                    "n": len(gold),
+                    "seeds": len(seeds),
+                    "baseline": estimate.baseline,
+                    "with_intermediate": estimate.treated,
+                    "gain": estimate.gain,
+                    "gain_std": estimate.gain_std,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
             replicate_sets.append(estimate.replicates)
             estimates.append(estimate)
         macro = np.mean(np.stack(replicate_sets), axis=0)
         low, high = percentile_interval(macro, evaluation.confidence)
-        seed_gains = np.mean([[t[lang]["score"] - b[lang]["score"] for lang in by_seed[seeds[0]].languages]
-                              for t, b in zip(treated, base, strict=True)], axis=1)
-        rows.append({"encoder": encoder, "target": target, "intermediate": intermediate, "language": MACRO,
-                     "n": sum(len(treated[0][lang]["gold"]) for lang in by_seed[seeds[0]].languages),
-                     "seeds": len(seeds), "baseline": float(np.mean([e.baseline for e in estimates])),
-                     "with_intermediate": float(np.mean([e.treated for e in estimates])),
-                     "gain": float(seed_gains.mean()),
-                     "gain_std": float(seed_gains.std(ddof=1)) if len(seeds) > 1 else 0.0,
-                     "ci_low": low, "ci_high": high})
-    return pd.DataFrame(rows)
+        seed_gains = np.mean(
+            [
+                [t[lang]["score"] - b[lang]["score"] for lang in by_seed[seeds[0]].languages]
+                for t, b in zip(treated, base, strict=True)
+            ],
+            axis=1,
+        )
+        rows.append(
+            {
+                "encoder": encoder,
+                "target": target,
+                "intermediate": intermediate,
+                "language": MACRO,
+                "n": sum(len(treated[0][lang]["gold"]) for lang in by_seed[seeds[0]].languages),
+                "seeds": len(seeds),
+                "baseline": float(np.mean([e.baseline for e in estimates])),
+                "with_intermediate": float(np.mean([e.treated for e in estimates])),
+                "gain": float(seed_gains.mean()),
+                "gain_std": float(seed_gains.std(ddof=1)) if len(seeds) > 1 else 0.0,
+                "ci_low": low,
+                "ci_high": high,
+            }
+        )
+    return pd.DataFrame(rows, columns=GAIN_COLUMNS)
 
 
 def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
@@ -120,7 +207,9 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def read_results(study_dir: Path) -> dict[str, Any]:
     path = study_dir / RESULTS_JSON
     if not path.is_file():
-        raise ConfigError(f"{path} not found", "run the study first (`xlt run STUDY.yaml`), or check the directory")
+        raise ConfigError(
+            f"{path} not found", "run the study first (`xlt run STUDY.yaml`), or check the directory"
+        )
     try:
         payload: dict[str, Any] = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -136,9 +225,9 @@ def _fmt(value: Any, signed: bool = False) -> str:
 
 def render(payload: dict[str, Any], console: Console) -> None:
     """Per (encoder, target, intermediate): a per-language table of baseline, with-intermediate, gain, CI."""
-    confidence = int(round(payload.get("confidence", 0.95) * 100))
-    gains = pd.DataFrame(payload["gains"])
-    scores = pd.DataFrame(payload["scores"])
+    confidence = round(payload.get("confidence", 0.95) * 100)
+    gains = gains_frame(payload)
+    scores = scores_frame(payload)
     if gains.empty:
         if scores.empty:
             console.print("no finished results yet")
@@ -146,23 +235,47 @@ def render(payload: dict[str, Any], console: Console) -> None:
         table = Table(title=f"{payload['study']}: scores (mean over seeds)")
         for column in ("encoder", "target", "language", "metric", "score", "seeds"):
             table.add_column(column)
-        summary = scores.groupby(["encoder", "target", "language", "metric"], sort=False)["score"].agg(["mean", "count"])
-        for (encoder, target, language, metric), row in summary.iterrows():
-            table.add_row(encoder, target, language, metric, _fmt(row["mean"]), str(int(row["count"])))
+        summary = scores.groupby(["encoder", "target", "language", "metric"], sort=False)["score"].agg(
+            ["mean", "count"]
+        )
+        for key, row in summary.iterrows():
+            table.add_row(*(str(part) for part in key), _fmt(row["mean"]), str(int(row["count"])))  # type: ignore[attr-defined]
         console.print(table)
         return
     metric_of = scores.groupby("target")["metric"].first().to_dict() if not scores.empty else {}
-    for (encoder, target, intermediate), block in gains.groupby(["encoder", "target", "intermediate"], sort=False):
+    for (encoder, target, intermediate), block in gains.groupby(
+        ["encoder", "target", "intermediate"], sort=False
+    ):
         seeds = int(block["seeds"].max())
-        table = Table(title=(f"{target} ({metric_of.get(target, 'score')}), encoder {encoder}: "
-                             f"baseline vs intermediate {intermediate}, mean of {seeds} seed(s)"),
-                      caption=f"{MACRO}: unweighted mean over languages; CI: {confidence}% paired bootstrap "
-                              "over test items and seeds")
-        for column in ("language", "n", "baseline", f"+{intermediate}", "gain", "sd(seeds)", f"{confidence}% CI"):
-            table.add_column(column, justify="left" if column == "language" else "right")
+        table = Table(
+            title=(
+                f"{target} ({metric_of.get(target, 'score')}), encoder {encoder}: "
+                f"baseline vs intermediate {intermediate}, mean of {seeds} seed(s)"
+            ),
+            caption=f"{MACRO}: unweighted mean over languages; CI: {confidence}% paired bootstrap "
+            "over test items and seeds",
+            box=box.SIMPLE_HEAD,
+        )
+        for column in (
+            "language",
+            "n",
+            "baseline",
+            f"+{intermediate}",
+            "gain",
+            "sd(seeds)",
+            f"{confidence}% CI",
+        ):
+            table.add_column(column, justify="left" if column == "language" else "right", no_wrap=True)
         for _, row in block.iterrows():
             style = "bold" if row["language"] == MACRO else None
-            table.add_row(row["language"], str(row["n"]), _fmt(row["baseline"]), _fmt(row["with_intermediate"]),
-                          _fmt(row["gain"], signed=True), _fmt(row["gain_std"]),
-                          f"[{_fmt(row['ci_low'], True)}, {_fmt(row['ci_high'], True)}]", style=style)
+            table.add_row(
+                row["language"],
+                str(row["n"]),
+                _fmt(row["baseline"]),
+                _fmt(row["with_intermediate"]),
+                _fmt(row["gain"], signed=True),
+                _fmt(row["gain_std"]),
+                f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]",
+                style=style,
+            )
         console.print(table)

@@ -75,19 +75,36 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
 
             def on_step(step: int, total: int, loss: float) -> None:
                 if progress is not None and bar is not None:
-                    progress.update(bar, completed=step, total=total, description=(
-                        f"  train {stage.chain} s{stage.seed} loss {loss:.3f}"))
+                    progress.update(
+                        bar,
+                        completed=step,
+                        total=total,
+                        description=(f"  train {stage.chain} s{stage.seed} loss {loss:.3f}"),
+                    )
 
             report = train_pair_regression(
-                encoder, task.load(data_dir, "train", english), task.load(data_dir, "dev", english),
-                stage.training, stage.seed, on_step=on_step, stage=stage.stage_id,
+                encoder,
+                task.load(data_dir, "train", english),
+                task.load(data_dir, "dev", english),
+                stage.training,
+                stage.seed,
+                on_step=on_step,
+                stage=stage.stage_id,
             )
             if progress is not None and bar is not None:
                 progress.remove_task(bar)
             for entry in report.history:
-                log.info("step %d loss %.4f dev spearman %.4f", entry["step"], entry["loss"], entry["dev_spearman"])
-            log.info("best English dev %.4f at step %d; %.1f s, %d tokens (%s)", report.best_dev,
-                     report.best_step, report.seconds, report.train_tokens, report.precision)
+                log.info(
+                    "step %d loss %.4f dev spearman %.4f", entry["step"], entry["loss"], entry["dev_spearman"]
+                )
+            log.info(
+                "best English dev %.4f at step %d; %.1f s, %d tokens (%s)",
+                report.best_dev,
+                report.best_step,
+                report.seconds,
+                report.train_tokens,
+                report.precision,
+            )
             atomic_write_json(out / "train.json", dataclasses.asdict(report))
             encoder.save_trained(out, {"stage": stage.stage_id})
         if stage.kind == "target":
@@ -96,18 +113,28 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
         gc.collect()
 
 
-def _evaluate(stage: Stage, encoder: SentenceEncoder | None, data_dir: Path, out: Path,
-              progress: Progress | None) -> None:
+def _evaluate(
+    stage: Stage, encoder: SentenceEncoder | None, data_dir: Path, out: Path, progress: Progress | None
+) -> None:
     task = stage.task_spec
-    bar = progress.add_task(f"  eval {stage.chain} s{stage.seed}", total=len(stage.languages)) if progress else None
+    bar = (
+        progress.add_task(f"  eval {stage.chain} s{stage.seed}", total=len(stage.languages))
+        if progress
+        else None
+    )
     predictions: dict[str, Any] = {}
     for language in stage.languages:
-        result = evaluate_pairs(encoder, task, data_dir, language, max_examples=stage.max_examples,
-                                precision=stage.precision)  # type: ignore[arg-type]
+        result = evaluate_pairs(
+            encoder, task, data_dir, language, max_examples=stage.max_examples, precision=stage.precision
+        )
         log.info("%s %s = %.4f (n=%d)", language, task.metric, result.score, result.n)
         predictions[language] = {
-            "ids": result.ids, "gold": result.gold.tolist(), "pred": result.pred.tolist(),
-            "score": result.score, "metric": task.metric, "files": task.file_hashes("test", language),
+            "ids": result.ids,
+            "gold": result.gold.tolist(),
+            "pred": result.pred.tolist(),
+            "score": result.score,
+            "metric": task.metric,
+            "files": task.file_hashes("test", language),
         }
         if progress is not None and bar is not None:
             progress.advance(bar)
@@ -116,8 +143,15 @@ def _evaluate(stage: Stage, encoder: SentenceEncoder | None, data_dir: Path, out
     atomic_write_json(out / PREDICTIONS, predictions)
 
 
-def run_plan(plan: StudyPlan, store: RunStore, data_dir: Path, *, retry_failed: bool = False,
-             console: Console | None = None, show_progress: bool = True) -> RunOutcome:
+def run_plan(
+    plan: StudyPlan,
+    store: RunStore,
+    data_dir: Path,
+    *,
+    retry_failed: bool = False,
+    console: Console | None = None,
+    show_progress: bool = True,
+) -> RunOutcome:
     console = console or Console(stderr=True)
     outcome = RunOutcome()
     start = time.perf_counter()

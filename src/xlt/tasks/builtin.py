@@ -20,7 +20,9 @@ STS_TAXONOMY = Taxonomy(
     family="similarity", input_format="pair", domain=("news", "captions", "forums"), label_type="regression"
 )
 # SemRel's English pairs are drawn from several sources; "mixed" records that no single domain applies
-SEMREL_TAXONOMY = Taxonomy(family="similarity", input_format="pair", domain=("mixed",), label_type="regression")
+SEMREL_TAXONOMY = Taxonomy(
+    family="similarity", input_format="pair", domain=("mixed",), label_type="regression"
+)
 
 
 def _each(reader: Any) -> Any:

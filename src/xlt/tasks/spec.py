@@ -116,6 +116,8 @@ def pinned_file(dataset_dir: str, path: str) -> DataFile:
 def data_source(dataset_dir: str) -> DataSource:
     meta = pinned_sources()[dataset_dir]
     return DataSource(
-        dataset=meta["dataset"], upstream_repo=meta["upstream_repo"], commit=meta["commit"],
+        dataset=meta["dataset"],
+        upstream_repo=meta["upstream_repo"],
+        commit=meta["commit"],
         license=meta["license"],
     )

@@ -22,7 +22,12 @@ class TrainingConfig(BaseModel):
     max_grad_norm: float = Field(1.0, gt=0)
     max_length: PositiveInt = Field(128, description="tokens per sentence, longer inputs are truncated")
     freeze_embeddings: bool = Field(True, description="keep the word-embedding matrix fixed")
-    dropout: float | None = Field(None, ge=0, lt=1, description="dropout during training; None keeps the model's")
+    dropout: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="dropout during training; None keeps the model's, 0 disables it (faster)",
+    )
     loss: Literal["cosent", "cosine_mse"] = "cosent"
     precision: Precision = Field("auto", description="auto = bf16 where the CPU/GPU has fast bf16")
     eval_every: PositiveInt | None = Field(None, description="steps between English-dev evaluations")

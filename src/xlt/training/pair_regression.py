@@ -20,7 +20,7 @@ from torch import nn
 from xlt.core.errors import TrainingDiverged
 from xlt.evaluation.metrics import spearman
 from xlt.evaluation.pairs import score_pairs
-from xlt.models.precision import autocast, resolve_precision
+from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.models.sentence import SentenceEncoder
 from xlt.training.config import TrainingConfig
 
@@ -64,7 +64,7 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 
 
 def length_bucketed_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Random batches of similar-length examples: shuffle, sort within windows of 50 batches, shuffle batches."""
+    """Random batches of similar-length examples (less padding): shuffle, sort within windows, shuffle."""
     order = list(range(len(lengths)))
     rng.shuffle(order)
     window = batch_size * 50
@@ -76,7 +76,7 @@ def length_bucketed_batches(lengths: list[int], batch_size: int, rng: random.Ran
     return batches
 
 
-def _evaluate_dev(encoder: SentenceEncoder, dev: Dataset, precision: str) -> float:
+def _evaluate_dev(encoder: SentenceEncoder, dev: Dataset, precision: Precision) -> float:
     scores = score_pairs(encoder, dev["sentence1"], dev["sentence2"], precision=precision)
     return spearman(scores, dev["label"])
 
@@ -101,8 +101,10 @@ def train_pair_regression(
         dev = dev.select(range(min(config.dev_limit, len(dev))))
     if config.freeze_embeddings:
         encoder.freeze_word_embeddings()
-    if config.dropout is not None:
+    if config.dropout:
         encoder.set_dropout(config.dropout)
+    # dropout 0 runs the modules in eval mode: no dropout masks at all, about 2x faster forward on CPU
+    train_mode = config.dropout != 0.0
     encoder.max_length = min(config.max_length, encoder.max_length)
 
     s1, s2, labels = train["sentence1"], train["sentence2"], train["label"]
@@ -120,11 +122,16 @@ def train_pair_regression(
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.learning_rate,
+        fused=True,
     )
     warmup = int(total * config.warmup_ratio)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda step: (step + 1) / max(1, warmup) if step < warmup else max(0.0, (total - step) / max(1, total - warmup)),
+        lambda step: (
+            (step + 1) / max(1, warmup)
+            if step < warmup
+            else max(0.0, (total - step) / max(1, total - warmup))
+        ),
     )
     loss_fn = LOSSES[config.loss]
 
@@ -133,7 +140,7 @@ def train_pair_regression(
     batches: list[list[int]] = []
     tokens = 0
     start = time.perf_counter()
-    encoder.train()
+    encoder.train(train_mode)
     for step in range(1, total + 1):
         if not batches:
             batches = length_bucketed_batches(lengths, config.batch_size, rng)
@@ -163,10 +170,15 @@ def train_pair_regression(
             history.append({"step": step, "loss": float(loss.item()), "dev_spearman": dev_score})
             if dev_score > best_dev:
                 best_dev, best_step, best_state = dev_score, step, encoder.trainable_state()
-            encoder.train()
+            encoder.train(train_mode)
     encoder.load_state(best_state)
     encoder.eval()
     return TrainReport(
-        steps=total, best_step=best_step, best_dev=best_dev, seconds=time.perf_counter() - start,
-        train_tokens=tokens, precision=precision, history=history,
+        steps=total,
+        best_step=best_step,
+        best_dev=best_dev,
+        seconds=time.perf_counter() - start,
+        train_tokens=tokens,
+        precision=precision,
+        history=history,
     )

@@ -1,4 +1,4 @@
-"""STS Benchmark (original TAB files) and stsb_multi_mt (headerless 3-column CSVs). Scores 0-5 become [0, 1]."""
+"""STS Benchmark (original TAB files) and stsb_multi_mt (headerless CSVs). Scores 0-5 become [0, 1]."""
 
 from __future__ import annotations
 
@@ -29,8 +29,12 @@ def read_stsbenchmark(path: Path) -> list[dict[str, Any]]:
         if len(row) not in (7, 9):
             raise malformed(path, line, f"expected 7 or 9 TAB-separated fields, found {len(row)}")
         examples.append(
-            {"id": f"{row[1]}-{row[2]}-{row[3]}", "sentence1": row[5], "sentence2": row[6],
-             "label": _score(path, line, row[4])}
+            {
+                "id": f"{row[1]}-{row[2]}-{row[3]}",
+                "sentence1": row[5],
+                "sentence2": row[6],
+                "label": _score(path, line, row[4]),
+            }
         )
     return examples
 
@@ -42,6 +46,12 @@ def read_stsb_multi(path: Path) -> list[dict[str, Any]]:
     for line, row in enumerate(rows, start=1):
         if len(row) != 3:
             raise malformed(path, line, f"expected 3 comma-separated fields, found {len(row)}")
-        examples.append({"id": str(line - 1), "sentence1": row[0], "sentence2": row[1],
-                         "label": _score(path, line, row[2])})
+        examples.append(
+            {
+                "id": str(line - 1),
+                "sentence1": row[0],
+                "sentence2": row[1],
+                "label": _score(path, line, row[2]),
+            }
+        )
     return examples

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xlt.core.errors import ConfigError
+from xlt.study.config import load_study
+from xlt.study.plan import build_plan
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "quickstart.yaml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "study.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_quickstart_validates_and_expands_to_twelve_stages() -> None:
+    plan = build_plan(load_study(QUICKSTART))
+    assert len(plan.intermediates) == 4  # (stsb, semrel-eng) x 2 seeds, each trained once
+    assert len(plan.targets) == 8  # 2 targets x (baseline + 1 intermediate) x 2 seeds
+    assert {s.intermediate for s in plan.targets} == {"none", "stsb", "semrel-eng"}
+    assert len({s.stage_id for s in plan.stages}) == 12
+
+
+def test_unknown_key_names_the_key_and_suggests(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\ntargets: [semrel]\ntraning: {}\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'traning' \(did you mean 'training'\?\)"):
+        load_study(path)
+
+
+def test_nested_unknown_key(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\ntargets: [semrel]\ntraining: {target: {max_step: 3}}\n")
+    with pytest.raises(ConfigError, match=r"training.target.max_step.*did you mean 'max_steps'"):
+        load_study(path)
+
+
+def test_overrides_are_parsed_as_yaml(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\ntargets: [semrel]\n")
+    config = load_study(path, ["seeds=[3, 4]", "training.target.max_steps=7", "evaluation.languages=[hau]"])
+    assert config.seeds == [3, 4]
+    assert config.training.target.max_steps == 7
+    assert config.evaluation.languages == ["hau"]
+
+
+def test_config_hash_changes_with_any_setting(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\ntargets: [semrel]\n")
+    assert load_study(path).hash() != load_study(path, ["training.target.learning_rate=1e-4"]).hash()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\ntargets: [semrell]\n", "unknown task 'semrell' (did you mean 'semrel'?)"),
+        ("name: x\ntargets: [stsb]\n", "cannot be used as target"),
+        ("name: x\ntargets: [{task: stsb-multi, intermediates: [stsb]}]\n", "same English data"),
+        ("name: x\nencoders: [me5-smal]\ntargets: [semrel]\n", "did you mean 'me5-small'"),
+        ("name: x\ntargets: [semrel]\nevaluation: {languages: [xx]}\n", "not test languages"),
+        ("name: x\nencoders: [dice]\nintermediates: [stsb]\ntargets: [semrel]\n", "lexical"),
+    ],
+)
+def test_bad_studies_fail_with_clear_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build_plan(load_study(write(tmp_path, text)))
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_malformed_yaml_reports_the_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"study.yaml:3: not valid YAML"):
+        load_study(write(tmp_path, "name: x\ntargets: [semrel\n"))
+
+
+def test_duplicate_seeds_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="seeds must be distinct"):
+        load_study(write(tmp_path, "name: x\ntargets: [semrel]\nseeds: [1, 1]\n"))
+    with pytest.raises(ConfigError, match="not found"):
+        load_study(tmp_path / "missing.yaml")
