@@ -26,7 +26,9 @@ SEMREL_TAXONOMY = Taxonomy(
 
 
 def _each(reader: Any) -> Any:
-    def read(paths: list[Path]) -> list[dict[str, Any]]:
+    """A task reader that concatenates the rows of every file of a slice."""
+
+    def read(paths: list[Path], split: Split) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         for path in paths:
             rows.extend(reader(path))
@@ -81,9 +83,7 @@ register(
         source=data_source("stsb_multi_mt"),
         english_data="stsbenchmark",
         layout=_stsb_multi_file,
-        reader=lambda paths: (read_stsbenchmark if paths[0].name.startswith("sts-") else read_stsb_multi)(
-            paths[0]
-        ),
+        reader=lambda paths, split: (read_stsbenchmark if split != "test" else read_stsb_multi)(paths[0]),
     )
 )
 

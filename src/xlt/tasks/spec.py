@@ -40,8 +40,9 @@ class DataSource(BaseModel):
 
 # (split, language) -> the files that make up that slice of the task
 FileLayout = Callable[[Split, str], list[DataFile]]
-# the files of one slice -> rows in the canonical schema of the task type
-Reader = Callable[[list[Path]], list[dict[str, Any]]]
+# the files of one slice and the split asked for -> rows in the canonical schema of the task type (the
+# split matters where several splits come from one file, e.g. the aligned XNLI split)
+Reader = Callable[[list[Path], Split], list[dict[str, Any]]]
 
 
 class TaskSpec(BaseModel):
@@ -58,6 +59,7 @@ class TaskSpec(BaseModel):
     taxonomy: Taxonomy
     source: DataSource
     english_data: str
+    labels: tuple[str, ...] | None = Field(None, description="class or tag names, index = label id")
     layout: FileLayout = Field(exclude=True, repr=False)
     reader: Reader = Field(exclude=True, repr=False)
 
@@ -78,7 +80,7 @@ class TaskSpec(BaseModel):
     def load(self, data_dir: Path, split: Split, language: str, limit: int | None = None) -> Dataset:
         """The rows of one split and language as a `datasets.Dataset` in the canonical schema."""
         paths = [f.resolve(data_dir) for f in self.files(split, language)]
-        rows = self.reader(paths)
+        rows = self.reader(paths, split)
         if limit is not None:
             rows = rows[:limit]
         return Dataset.from_list(rows, features=FEATURES[self.type])
