@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xlt.evaluation.pairs import evaluate_pairs
+from xlt.evaluation.zero_shot import evaluate_language
 from xlt.tasks import get_task
 
 ORGANISERS_DICE = {
@@ -28,5 +28,5 @@ ORGANISERS_DICE = {
 
 @pytest.mark.parametrize(("language", "expected"), sorted(ORGANISERS_DICE.items()))
 def test_dice_baseline_matches_organisers(data_dir: Path, language: str, expected: float) -> None:
-    result = evaluate_pairs(None, get_task("semrel"), data_dir, language)
+    result = evaluate_language(get_task("semrel"), data_dir, language)
     assert result.score == pytest.approx(expected, abs=1e-3)

@@ -36,7 +36,7 @@ def test_identical_arms_give_zero_gain_and_zero_interval() -> None:
     rng = np.random.default_rng(1)
     gold = rng.normal(size=50)
     preds = gold + rng.normal(size=(2, 50))
-    estimate = bootstrap_gain(preds, preds.copy(), gold, "spearman", resamples=200, rng=rng)
+    estimate = bootstrap_gain(list(preds), list(preds.copy()), list(gold), "spearman", resamples=200, rng=rng)
     assert estimate.gain == 0.0 and estimate.gain_std == 0.0
     assert percentile_interval(estimate.replicates, 0.95) == (0.0, 0.0)
 
@@ -46,7 +46,7 @@ def test_gain_is_treated_minus_baseline_and_ci_covers_it() -> None:
     gold = np.arange(200, dtype=float)
     baseline = np.stack([gold + rng.normal(scale=80, size=200) for _ in range(2)])
     treated = np.stack([gold + rng.normal(scale=20, size=200) for _ in range(2)])
-    estimate = bootstrap_gain(baseline, treated, gold, "spearman", resamples=500, rng=rng)
+    estimate = bootstrap_gain(list(baseline), list(treated), list(gold), "spearman", resamples=500, rng=rng)
     per_seed = [spearman(t, gold) - spearman(b, gold) for t, b in zip(treated, baseline, strict=True)]
     assert estimate.gain == pytest.approx(np.mean(per_seed))
     assert estimate.gain_std == pytest.approx(np.std(per_seed, ddof=1))

@@ -10,8 +10,10 @@ from datasets import Dataset
 from xlt.core.errors import TrainingDiverged
 from xlt.evaluation.pairs import score_pairs
 from xlt.models.sentence import SentenceEncoder
+from xlt.tasks import get_task
 from xlt.training.config import TrainingConfig
-from xlt.training.pair_regression import cosent_loss, length_bucketed_batches, train_pair_regression
+from xlt.training.kinds.pair_regression import PairRegression, cosent_loss
+from xlt.training.loop import TrainReport, fit, length_bucketed_batches
 
 GROUPS = [
     ["red", "crimson", "scarlet"],
@@ -48,6 +50,13 @@ def pairs(n: int, seed: int) -> Dataset:
             }
         )
     return Dataset.from_list(rows)
+
+
+def train_pair_regression(
+    encoder: SentenceEncoder, train: Dataset, dev: Dataset, config: TrainingConfig, seed: int
+) -> TrainReport:
+    kind = PairRegression(encoder, get_task("stsb"), config.loss)
+    return fit(kind, train, dev, config, seed)
 
 
 def test_cosent_is_zero_free_when_order_is_right_and_grows_when_wrong() -> None:

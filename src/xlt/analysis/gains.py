@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from xlt.evaluation.decomposed import DECOMPOSED
 from xlt.evaluation.metrics import rowwise_spearman
 
 RowwiseMetric = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -23,46 +25,57 @@ class GainEstimate:
 
 
 def bootstrap_gain(
-    baseline: np.ndarray,
-    treated: np.ndarray,
-    gold: np.ndarray,
+    baseline: list[list[Any]],
+    treated: list[list[Any]],
+    gold: list[Any],
     metric: str,
     *,
     resamples: int = 1000,
     rng: np.random.Generator,
 ) -> GainEstimate:
-    """`baseline` and `treated` are (seeds, examples) predictions made with the same seeds on the same items.
+    """`baseline` and `treated` hold one list of per-item predictions per seed, same seeds, same items.
 
-    Each replicate draws examples with replacement (the same draw for both arms: a paired bootstrap) and
+    Each replicate draws items with replacement (the same draw for both arms: a paired bootstrap) and
     seeds with replacement, and averages treated-minus-baseline over the drawn seeds.
     """
-    if baseline.shape != treated.shape or baseline.shape[1] != len(gold):
-        raise ValueError(
-            f"shapes differ: baseline {baseline.shape}, treated {treated.shape}, gold {gold.shape}"
-        )
-    rowwise = ROWWISE_METRICS[metric]
-    n_seeds, n = baseline.shape
-    whole = np.arange(n)[None, :]
-    base_scores = np.array([rowwise(baseline[s][whole], gold[whole])[0] for s in range(n_seeds)])
-    treated_scores = np.array([rowwise(treated[s][whole], gold[whole])[0] for s in range(n_seeds)])
+    n_seeds, n = len(baseline), len(gold)
+    if len(treated) != n_seeds or any(len(p) != n for p in [*baseline, *treated]):
+        raise ValueError(f"shapes differ: {n_seeds} vs {len(treated)} seeds, {n} gold items")
     items = rng.integers(0, n, size=(resamples, n))
     seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
-    resampled_gold = gold[items]
-    per_seed = np.stack(
-        [
-            rowwise(treated[s][items], resampled_gold) - rowwise(baseline[s][items], resampled_gold)
-            for s in range(n_seeds)
-        ]
-    )
+    arm_scores, arm_replicates = [], []
+    for arm in (baseline, treated):
+        full, replicates = zip(
+            *(_score_and_replicates(pred, gold, metric, items) for pred in arm), strict=True
+        )
+        arm_scores.append(np.array(full))
+        arm_replicates.append(np.stack(replicates))
+    per_seed = arm_replicates[1] - arm_replicates[0]
     replicates = per_seed[seeds, np.arange(resamples)[:, None]].mean(axis=1)
-    seed_gains = treated_scores - base_scores
+    seed_gains = arm_scores[1] - arm_scores[0]
     return GainEstimate(
-        baseline=float(base_scores.mean()),
-        treated=float(treated_scores.mean()),
+        baseline=float(arm_scores[0].mean()),
+        treated=float(arm_scores[1].mean()),
         gain=float(seed_gains.mean()),
         gain_std=float(seed_gains.std(ddof=1)) if n_seeds > 1 else 0.0,
         replicates=replicates,
     )
+
+
+def _score_and_replicates(
+    pred: list[Any], gold: list[Any], metric: str, items: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """The metric on all items and on each resample (rows of `items`)."""
+    if metric in ROWWISE_METRICS:
+        p, g = np.asarray(pred, dtype=float), np.asarray(gold, dtype=float)
+        whole = ROWWISE_METRICS[metric](p[None, :], g[None, :])[0]
+        return float(whole), ROWWISE_METRICS[metric](p[items], g[items])
+    if metric not in DECOMPOSED:
+        raise ValueError(f"no bootstrap for metric '{metric}'")
+    decomposed = DECOMPOSED[metric]
+    stats = decomposed.item_stats(pred, gold)
+    whole = decomposed.reduce(stats.sum(axis=0))
+    return float(whole), decomposed.reduce(stats[items].sum(axis=1))
 
 
 def percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[float, float]:

@@ -81,9 +81,26 @@ class SentenceEncoder(nn.Module):
         )
         return [len(ids) for ids in encoded["input_ids"]]
 
+    def tokenize_pairs(self, first: Sequence[str], second: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Both texts in one input (cross-encoder); the prefix goes before the first text."""
+        batch = self.tokenizer(
+            [self.info.prefix + text for text in first],
+            list(second),
+            padding=True,
+            truncation="longest_first",
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        return {k: v.to(self.device_) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+
+    def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden: torch.Tensor = self.transformer(
+            input_ids=input_ids, attention_mask=attention_mask
+        ).last_hidden_state
+        return hidden
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return mean_pool(hidden, attention_mask)
+        return mean_pool(self.token_states(input_ids, attention_mask), attention_mask)
 
     @torch.inference_mode()
     def encode(

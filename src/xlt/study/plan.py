@@ -20,7 +20,6 @@ from xlt.training.config import TrainingConfig
 
 # bump when a change to xlt alters what a finished stage contains, so old stages are not reused
 STAGE_FORMAT = 1
-SUPPORTED_TYPES = {TaskType.PAIR_REGRESSION}
 KIND_PREFIX = {"intermediate": "int", "target": "tgt"}
 
 
@@ -52,7 +51,7 @@ class Stage:
     def spec(self) -> dict[str, Any]:
         """Everything that determines the stage's result; its hash names the stage directory."""
         task = self.task_spec
-        english = task.languages["train"][0]
+        english = task.languages["train"][0] if self.training is not None else ""
         spec: dict[str, Any] = {
             "format": STAGE_FORMAT,
             "kind": self.kind,
@@ -97,11 +96,6 @@ def _check_task(name: str, role: Literal["target", "intermediate"]) -> TaskSpec:
         raise ConfigError(
             f"task '{name}' cannot be used as {role} task", "`xlt tasks` shows each task's roles"
         )
-    if task.type not in SUPPORTED_TYPES:
-        raise ConfigError(
-            f"task '{name}' has type {task.type.value}, which studies cannot train yet",
-            "use a pair-regression task",
-        )
     return task
 
 
@@ -131,6 +125,14 @@ def build_plan(config: StudyConfig) -> StudyPlan:
         for entry in config.targets:
             target_task = target_tasks[entry.task]
             chosen = config.intermediates_for(entry)
+            # lexical scorers and retrieval targets use the encoder as it stands: no target training
+            trains = info.kind == "transformer" and target_task.type != TaskType.RETRIEVAL
+            if info.kind == "lexical" and target_task.type != TaskType.PAIR_REGRESSION:
+                raise ConfigError(
+                    f"encoder '{encoder}' scores sentence pairs only, not the "
+                    f"{target_task.type.value} task '{entry.task}'",
+                    "use a neural encoder for this target",
+                )
             if info.kind == "lexical" and chosen:
                 raise ConfigError(
                     f"encoder '{encoder}' is lexical and cannot be trained on intermediates",
@@ -160,7 +162,7 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                             weights,
                             entry.task,
                             seed,
-                            config.training.target if info.kind == "transformer" else None,
+                            config.training.target if trains else None,
                             parent,
                             _languages(target_task, evaluation),
                             evaluation.max_examples,

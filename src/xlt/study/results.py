@@ -124,8 +124,8 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
         for language in by_seed[seeds[0]].languages:
             gold = treated[0][language]["gold"]
             estimate = bootstrap_gain(
-                np.stack([b[language]["pred"] for b in base]),
-                np.stack([t[language]["pred"] for t in treated]),
+                [b[language]["pred"] for b in base],
+                [t[language]["pred"] for t in treated],
                 gold,
                 treated[0][language]["metric"],
                 resamples=evaluation.bootstrap,

@@ -13,17 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from xlt.core.errors import XltError
 from xlt.core.io import atomic_write_json
-from xlt.evaluation.pairs import evaluate_pairs
+from xlt.evaluation.zero_shot import evaluate_language
+from xlt.models.encoders import encoder_info
 from xlt.models.sentence import SentenceEncoder
 from xlt.runs.store import RunStore
 from xlt.study.plan import Stage, StudyPlan
-from xlt.training.pair_regression import train_pair_regression
+from xlt.training.kinds import make_kind
+from xlt.training.kinds.base import TaskKind
+from xlt.training.loop import fit
 
 log = logging.getLogger("xlt")
 PREDICTIONS = "predictions.json"
@@ -54,7 +56,7 @@ def stage_log(path: Path) -> Iterator[None]:
 
 
 def _load_encoder(stage: Stage, store: RunStore) -> SentenceEncoder | None:
-    if stage.training is None:
+    if encoder_info(stage.encoder).kind == "lexical":
         return None
     encoder = SentenceEncoder(stage.encoder)
     if stage.parent is not None:
@@ -65,25 +67,23 @@ def _load_encoder(stage: Stage, store: RunStore) -> SentenceEncoder | None:
 
 def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progress | None = None) -> None:
     task = stage.task_spec
-    english = task.languages["train"][0]
+    english = task.languages["train"][0] if "train" in task.languages else None
     spec = stage.spec()
     with store.building(stage.stage_id, spec) as out, stage_log(store.log_path(stage.stage_id)):
         log.info("stage %s: %s", stage.stage_id, json.dumps(spec, sort_keys=True))
         encoder = _load_encoder(stage, store)
-        if encoder is not None and stage.training is not None:
-            bar = progress.add_task(f"  train {stage.chain} s{stage.seed}", total=None) if progress else None
+        kind = None
+        if encoder is not None and stage.training is not None and english is not None:
+            kind = make_kind(encoder, task, stage.training)
+            label = f"  train {stage.chain} s{stage.seed}"
+            bar = progress.add_task(label, total=None) if progress else None
 
             def on_step(step: int, total: int, loss: float) -> None:
                 if progress is not None and bar is not None:
-                    progress.update(
-                        bar,
-                        completed=step,
-                        total=total,
-                        description=(f"  train {stage.chain} s{stage.seed} loss {loss:.3f}"),
-                    )
+                    progress.update(bar, completed=step, total=total, description=f"{label} loss {loss:.3f}")
 
-            report = train_pair_regression(
-                encoder,
+            report = fit(
+                kind,
                 task.load(data_dir, "train", english),
                 task.load(data_dir, "dev", english),
                 stage.training,
@@ -95,7 +95,11 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
                 progress.remove_task(bar)
             for entry in report.history:
                 log.info(
-                    "step %d loss %.4f dev spearman %.4f", entry["step"], entry["loss"], entry["dev_spearman"]
+                    "step %d loss %.4f dev %s %.4f",
+                    entry["step"],
+                    entry["loss"],
+                    task.metric,
+                    entry["dev_score"],
                 )
             log.info(
                 "best English dev %.4f at step %d; %.1f s, %d tokens (%s)",
@@ -106,33 +110,42 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
                 report.precision,
             )
             atomic_write_json(out / "train.json", dataclasses.asdict(report))
-            encoder.save_trained(out, {"stage": stage.stage_id})
+            kind.save(out, {"stage": stage.stage_id})
         if stage.kind == "target":
-            _evaluate(stage, encoder, data_dir, out, progress)
-        del encoder
+            _evaluate(stage, kind, encoder, data_dir, out, progress)
+        del encoder, kind
         gc.collect()
 
 
 def _evaluate(
-    stage: Stage, encoder: SentenceEncoder | None, data_dir: Path, out: Path, progress: Progress | None
+    stage: Stage,
+    kind: TaskKind | None,
+    encoder: SentenceEncoder | None,
+    data_dir: Path,
+    out: Path,
+    progress: Progress | None,
 ) -> None:
     task = stage.task_spec
-    bar = (
-        progress.add_task(f"  eval {stage.chain} s{stage.seed}", total=len(stage.languages))
-        if progress
-        else None
-    )
+    label = f"  eval {stage.chain} s{stage.seed}"
+    bar = progress.add_task(label, total=len(stage.languages)) if progress else None
     predictions: dict[str, Any] = {}
     for language in stage.languages:
-        result = evaluate_pairs(
-            encoder, task, data_dir, language, max_examples=stage.max_examples, precision=stage.precision
+        result = evaluate_language(
+            task,
+            data_dir,
+            language,
+            kind=kind,
+            encoder=encoder,
+            max_examples=stage.max_examples,
+            precision=stage.precision,
         )
         log.info("%s %s = %.4f (n=%d)", language, task.metric, result.score, result.n)
         predictions[language] = {
             "ids": result.ids,
-            "gold": result.gold.tolist(),
-            "pred": result.pred.tolist(),
+            "gold": result.gold,
+            "pred": result.pred,
             "score": result.score,
+            "extra": result.extra,
             "metric": task.metric,
             "files": task.file_hashes("test", language),
         }
@@ -185,7 +198,4 @@ def run_plan(
 
 def load_predictions(store: RunStore, stage: Stage) -> dict[str, dict[str, Any]]:
     data: dict[str, dict[str, Any]] = json.loads((store.stage_dir(stage.stage_id) / PREDICTIONS).read_text())
-    for entry in data.values():
-        entry["gold"] = np.asarray(entry["gold"])
-        entry["pred"] = np.asarray(entry["pred"])
     return data

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from xlt.data.files import DataFile
 from xlt.data.readers.semrel import read_semrel_csv
 from xlt.data.readers.sts import read_stsb_multi, read_stsbenchmark
 from xlt.data.schema import TaskType
 from xlt.tasks.registry import register
-from xlt.tasks.spec import Split, TaskSpec, Taxonomy, data_source, pinned_file
+from xlt.tasks.spec import Split, TaskSpec, Taxonomy, data_source, pinned_file, read_each
 
 SEMREL_TRACK_A_TEST = ("amh", "arq", "ary", "eng", "hau", "kin", "mar", "tel")
 SEMREL_TRACK_C_TEST = ("afr", "arb", "hin", "ind", "pan")
@@ -23,18 +20,6 @@ STS_TAXONOMY = Taxonomy(
 SEMREL_TAXONOMY = Taxonomy(
     family="similarity", input_format="pair", domain=("mixed",), label_type="regression"
 )
-
-
-def _each(reader: Any) -> Any:
-    """A task reader that concatenates the rows of every file of a slice."""
-
-    def read(paths: list[Path], split: Split) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for path in paths:
-            rows.extend(reader(path))
-        return rows
-
-    return read
 
 
 def _stsbenchmark_file(split: Split) -> DataFile:
@@ -67,7 +52,7 @@ register(
         source=data_source("stsbenchmark"),
         english_data="stsbenchmark",
         layout=lambda split, language: [_stsbenchmark_file(split)],
-        reader=_each(read_stsbenchmark),
+        reader=read_each(read_stsbenchmark),
     )
 )
 
@@ -103,7 +88,7 @@ register(
         source=data_source("semrel2024"),
         english_data="semrel2024-eng",
         layout=lambda split, language: [_semrel_file(split, language)],
-        reader=_each(read_semrel_csv),
+        reader=read_each(read_semrel_csv),
     )
 )
 
@@ -119,6 +104,6 @@ register(
         source=data_source("semrel2024"),
         english_data="semrel2024-eng",
         layout=lambda split, language: [_semrel_file(split, language)],
-        reader=_each(read_semrel_csv),
+        reader=read_each(read_semrel_csv),
     )
 )

@@ -16,7 +16,7 @@ def register(task: TaskSpec) -> TaskSpec:
 
 
 def _ensure_builtins() -> None:
-    from xlt.tasks import builtin  # noqa: F401  (registers on import)
+    from xlt.tasks import builtin, catalogue  # noqa: F401  (register on import)
 
 
 def get_task(name: str) -> TaskSpec:

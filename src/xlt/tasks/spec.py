@@ -45,6 +45,19 @@ FileLayout = Callable[[Split, str], list[DataFile]]
 Reader = Callable[[list[Path], Split], list[dict[str, Any]]]
 
 
+def read_each(read_file: Callable[[Path], list[dict[str, Any]]]) -> Reader:
+    """A task reader that concatenates the rows of every file of a slice, for layouts whose split is
+    chosen by the file alone."""
+
+    def read(paths: list[Path], split: Split) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for path in paths:
+            rows.extend(read_file(path))
+        return rows
+
+    return read
+
+
 class TaskSpec(BaseModel):
     """One task. `english_data` names the English training data so that a target never gets its own
     training data as an intermediate task."""

@@ -28,7 +28,10 @@ class TrainingConfig(BaseModel):
         lt=1,
         description="dropout during training; None keeps the model's, 0 disables it (faster)",
     )
-    loss: Literal["cosent", "cosine_mse"] = "cosent"
+    loss: Literal["cosent", "cosine_mse"] = Field("cosent", description="bi-encoder pair-regression loss")
+    pair_encoder: Literal["bi", "cross"] = Field(
+        "bi", description="pair regression: siamese bi-encoder (cosine) or cross-encoder (both in one input)"
+    )
     precision: Precision = Field("auto", description="auto = bf16 where the CPU/GPU has fast bf16")
     eval_every: PositiveInt | None = Field(None, description="steps between English-dev evaluations")
     evaluations: PositiveInt = Field(3, description="dev evaluations per stage when eval_every is unset")

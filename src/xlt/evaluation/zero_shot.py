@@ -1,0 +1,80 @@
+"""Zero-shot evaluation of one trained model on one language of a target task."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xlt.data.schema import TaskType
+from xlt.evaluation.metrics import METRICS, retrieval_accuracy
+from xlt.models.lexical import dice_scores
+from xlt.models.precision import Precision
+from xlt.models.sentence import SentenceEncoder
+from xlt.tasks import TaskSpec
+from xlt.training.kinds.base import TaskKind
+
+
+@dataclass
+class LanguageResult:
+    language: str
+    ids: list[str]
+    gold: list[Any]
+    pred: list[Any]
+    score: float
+    extra: dict[str, float]
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+
+def subsample(n: int, limit: int | None) -> np.ndarray:
+    """A fixed random subset (the same for every language of equal size), in file order."""
+    if limit is None or limit >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False))
+
+
+def evaluate_language(
+    task: TaskSpec,
+    data_dir: Path,
+    language: str,
+    *,
+    kind: TaskKind | None = None,
+    encoder: SentenceEncoder | None = None,
+    max_examples: int | None = None,
+    batch_size: int = 64,
+    precision: Precision = "auto",
+) -> LanguageResult:
+    """Score `task`'s test data in `language` with a trained task model (`kind`), with an encoder as it
+    stands (retrieval), or with the lexical Dice baseline when neither is given (pair regression)."""
+    data = task.load(data_dir, "test", language)
+    data = data.select(subsample(len(data), max_examples).tolist())
+    ids = [str(i) for i in data["id"]]
+    if task.type == TaskType.RETRIEVAL:
+        if encoder is None:
+            raise ValueError("retrieval needs an encoder")
+        source = encoder.encode(data["source"], batch_size=batch_size, precision=precision)
+        target = encoder.encode(data["target"], batch_size=batch_size, precision=precision)
+        both = retrieval_accuracy(source, target)
+        hits = _retrieval_hits(source, target)
+        return LanguageResult(language, ids, [1] * len(ids), hits, both["mean"], both)
+    if kind is None:
+        if task.type != TaskType.PAIR_REGRESSION:
+            raise ValueError(f"a lexical scorer cannot evaluate {task.type.value} tasks")
+        pred = dice_scores(data["sentence1"], data["sentence2"])
+        gold = [float(v) for v in data["label"]]
+        return LanguageResult(language, ids, gold, pred, METRICS[task.metric](pred, gold), {})
+    pred = kind.predict(data, batch_size=batch_size, precision=precision)
+    return LanguageResult(language, ids, kind.gold(data), pred, kind.score(data, pred), {})
+
+
+def _retrieval_hits(source: np.ndarray, target: np.ndarray) -> list[Any]:
+    """Per item: 1 if its translation is the nearest neighbour in both directions' mean sense (0, .5, 1)."""
+    similarity = source @ target.T
+    forward = similarity.argmax(axis=1) == np.arange(len(source))
+    backward = similarity.argmax(axis=0) == np.arange(len(source))
+    return [float(v) for v in (forward.astype(float) + backward.astype(float)) / 2]
