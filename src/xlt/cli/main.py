@@ -112,15 +112,22 @@ def run_command(
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show progress bars")] = True,
 ) -> None:
     """Run a study: train and evaluate every stage not yet finished, then print the results table."""
+    from xlt.study.config import load_study
+
+    config = load_study(study, overrides)
+    _run_study(config, data_dir, output, retry_failed=retry_failed, progress=progress)
+
+
+def _run_study(
+    config: Any, data_dir: Path | None, output: Path | None, *, retry_failed: bool, progress: bool
+) -> None:
     from xlt.core.settings import resolve_data_dir
     from xlt.runs.store import RunStore
-    from xlt.study.config import load_study
     from xlt.study.plan import build_plan
     from xlt.study.records import record_study
     from xlt.study.results import render, write_results
     from xlt.study.runner import run_plan
 
-    config = load_study(study, overrides)
     data = resolve_data_dir(data_dir)
     plan = build_plan(config)
     store = RunStore(_study_dir(config, output))
@@ -141,6 +148,54 @@ def run_command(
             f"{len(outcome.failed)} stage(s) failed and {len(outcome.skipped)} were skipped (first: {first})",
             f"see `xlt status {store.root}` and its logs/, fix the cause, then re-run with --retry-failed",
         )
+
+
+@app.command("train-eval")
+def train_eval_command(
+    task: Annotated[str, typer.Option("--task", help="target task name (see `xlt tasks`)")],
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="built-in name, HF id or model directory")
+    ] = "me5-small",
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="cap training and per-language test examples")
+    ] = None,
+    steps: Annotated[int | None, typer.Option("--steps", help="cap optimiser steps")] = None,
+    intermediate: Annotated[
+        str | None, typer.Option("--intermediate", help="train on this English task first")
+    ] = None,
+    languages: Annotated[
+        str | None, typer.Option("--languages", help="comma-separated test languages")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed")] = 1,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="override a setting: key.sub=value")
+    ] = None,
+    data_dir: DataDirOption = None,
+    output: Annotated[Path, typer.Option("--output", help="where the run is kept")] = Path("runs/train-eval"),
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show progress bars")] = True,
+) -> None:
+    """Train one target task in English and evaluate it zero-shot, printing the per-language table."""
+    from xlt.study.config import study_from_dict
+
+    budget: dict[str, Any] = {}
+    if limit is not None:
+        budget["train_limit"] = limit
+    if steps is not None:
+        budget["max_steps"] = steps
+    data: dict[str, Any] = {
+        "name": f"{task}-{Path(encoder).name}",
+        "encoders": [encoder],
+        "seeds": [seed],
+        "targets": [{"task": task, "intermediates": [intermediate] if intermediate else []}],
+        "training": {"intermediate": dict(budget), "target": dict(budget)},
+        "evaluation": {
+            "max_examples": limit,
+            "languages": languages.split(",") if languages else None,
+        },
+        "output_dir": str(output),
+    }
+    config = study_from_dict(data, overrides, source="train-eval options")
+    _run_study(config, data_dir, None, retry_failed=True, progress=progress)
 
 
 @app.command("status")

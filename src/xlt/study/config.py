@@ -132,9 +132,14 @@ def load_study(path: Path, overrides: list[str] | None = None) -> StudyConfig:
         raise ConfigError(
             f"{path}: a study file must be a mapping of settings", "see examples/quickstart.yaml"
         )
+    return study_from_dict(data, overrides, source=str(path))
+
+
+def study_from_dict(data: dict[str, Any], overrides: list[str] | None = None, *, source: str) -> StudyConfig:
+    """Validate a study given as data (from a file, or built by a command) after applying overrides."""
     for assignment in overrides or []:
         apply_override(data, assignment)
     try:
         return StudyConfig.model_validate(data)
     except ValidationError as exc:
-        raise format_validation_error(exc, str(path)) from None
+        raise format_validation_error(exc, source) from None

@@ -559,7 +559,7 @@ _intermediate(
     taxonomy=QA_TAXONOMY,
     dataset="tydiqa_goldp_xtreme",
     english_data=TYDIQA_EN,
-    layout=_xquad,
+    layout=lambda split, language: [TYDIQA_EN_TRAIN],
     reader=_tydiqa_en,
 )
 register(

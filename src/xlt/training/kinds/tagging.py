@@ -36,7 +36,10 @@ class TokenTagging(TaskKind):
 
     def lengths(self, data: Dataset) -> list[int]:
         encoded = self.encoder.tokenizer(
-            data["tokens"], is_split_into_words=True, truncation=True, max_length=self.encoder.max_length
+            [list(words) for words in data["tokens"]],
+            is_split_into_words=True,
+            truncation=True,
+            max_length=self.encoder.max_length,
         )
         return [len(ids) for ids in encoded["input_ids"]]
 
