@@ -171,3 +171,10 @@ def test_cli_lists_tasks_and_encoders() -> None:
     assert encoders.exit_code == 0
     for name in ("me5-small", "minilm-l6-en", "dice"):
         assert name in encoders.output
+
+
+def test_version() -> None:
+    from xlt import __version__
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"xlt {__version__}"

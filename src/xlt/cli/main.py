@@ -30,11 +30,19 @@ DataDirOption = Annotated[
 ]
 
 
-@app.callback()
-def _root(version: Annotated[bool, typer.Option("--version", help="print the version")] = False) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         console.print(f"xlt {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="print the version", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Zero-shot cross-lingual transfer studies."""
 
 
 @encoders_app.callback(invoke_without_command=True)

@@ -28,7 +28,7 @@ class DataFile:
                 "point --data-dir / XLT_DATA_DIR at the benchmark mirror, or copy the upstream file there",
             )
         if self.sha256 is not None:
-            actual = _cached_sha256(str(full), full.stat().st_size, full.stat().st_mtime_ns)
+            actual = file_sha256(full)
             if actual != self.sha256:
                 raise DataError(
                     f"{full}: content differs from the pinned upstream file "
@@ -36,6 +36,12 @@ class DataFile:
                     "restore the byte-for-byte upstream copy of this file",
                 )
         return full
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file's bytes, hashed again only when its size or mtime changes."""
+    stat = path.stat()
+    return _cached_sha256(str(path), stat.st_size, stat.st_mtime_ns)
 
 
 @lru_cache(maxsize=4096)

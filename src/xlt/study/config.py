@@ -8,8 +8,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
-from xlt.core.errors import ConfigError, did_you_mean
+from xlt.core.errors import ConfigError
 from xlt.core.hashing import config_hash
+from xlt.core.validation import validation_error
 from xlt.models.precision import Precision
 from xlt.training.config import TrainingConfig
 
@@ -77,29 +78,9 @@ class StudyConfig(BaseModel):
         return config_hash(self.resolved())
 
 
-def _field_names(model: type[BaseModel]) -> set[str]:
-    names: set[str] = set()
-    for name, info in model.model_fields.items():
-        names.add(name)
-        annotation = info.annotation
-        for candidate in (*getattr(annotation, "__args__", ()), annotation):
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                names |= _field_names(candidate)
-    return names
-
-
 def format_validation_error(exc: ValidationError, source: str) -> ConfigError:
-    """All problems of a config in one line each, joined; unknown keys get a did-you-mean."""
-    known = _field_names(StudyConfig)
-    problems = []
-    for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"])
-        if error["type"] == "extra_forbidden":
-            key = str(error["loc"][-1])
-            problems.append(f"unknown key '{location}'{did_you_mean(key, known)}")
-        else:
-            problems.append(f"{location}: {error['msg']}")
-    return ConfigError(f"{source}: " + "; ".join(problems), "fix the study file (see examples/)")
+    """All problems of a study file in one line each, joined; unknown keys get a did-you-mean."""
+    return validation_error(exc, source, StudyConfig, "fix the study file (see examples/)")
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> None:

@@ -1,0 +1,42 @@
+"""Pydantic validation errors as one ConfigError line, so every config file reports problems alike."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ValidationError
+
+from xlt.core.errors import ConfigError, did_you_mean
+
+
+def field_names(model: type[BaseModel]) -> set[str]:
+    """Every key a model accepts, nested models included: the candidates for a did-you-mean."""
+    names: set[str] = set()
+    for name, info in model.model_fields.items():
+        names.add(name)
+        annotation = info.annotation
+        for candidate in _annotation_types(annotation):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                names |= field_names(candidate)
+    return names
+
+
+def _annotation_types(annotation: object) -> list[object]:
+    """The annotation and the types nested in it (Optional, lists and dicts of models)."""
+    found = [annotation]
+    for argument in getattr(annotation, "__args__", ()):
+        found.extend(_annotation_types(argument))
+    return found
+
+
+def validation_error(exc: ValidationError, source: str, model: type[BaseModel], fix: str) -> ConfigError:
+    """All problems of a config in one line each, joined; unknown keys get a did-you-mean."""
+    known = field_names(model)
+    problems = []
+    for error in exc.errors():
+        location = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            key = str(error["loc"][-1])
+            problems.append(f"unknown key '{location}'{did_you_mean(key, known)}")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{location}: {message}" if location else message)
+    return ConfigError(f"{source}: " + "; ".join(problems), fix)
