@@ -78,3 +78,24 @@ def test_duplicate_seeds_and_missing_file(tmp_path: Path) -> None:
         load_study(write(tmp_path, "name: x\ntargets: [semrel]\nseeds: [1, 1]\n"))
     with pytest.raises(ConfigError, match="not found"):
         load_study(tmp_path / "missing.yaml")
+
+
+def test_per_target_training_overrides(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "name: x\ntraining: {target: {max_steps: 9}}\n"
+        "targets: [semrel, {task: xnli, training: {learning_rate: 1.0e-4}}]\n",
+    )
+    plan = build_plan(load_study(path))
+    by_task = {stage.task: stage.training for stage in plan.targets}
+    assert by_task["semrel"] is not None and by_task["semrel"].learning_rate == 2e-5
+    assert by_task["xnli"] is not None and by_task["xnli"].learning_rate == 1e-4
+    assert by_task["xnli"].max_steps == 9
+    bad = write(tmp_path, "name: x\ntargets: [{task: xnli, training: {max_step: 3}}]\n")
+    with pytest.raises(ConfigError, match=r"targets\[xnli\].training: unknown key 'max_step'.*'max_steps'"):
+        build_plan(load_study(bad))
+
+
+def test_every_example_study_validates() -> None:
+    for path in sorted(QUICKSTART.parent.glob("*.yaml")):
+        build_plan(load_study(path))

@@ -102,6 +102,29 @@ def tasks_command(
     console.print(table)
 
 
+@app.command("validate")
+def validate_command(
+    task: Annotated[str, typer.Argument(help="task name or task file (.yaml)")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check a task before anything runs: its files, languages and every row; exit 2 listing every problem."""
+    from xlt.tasks.validate import validate_task
+
+    report = validate_task(task, data_dir)
+    table = Table(title=f"task {report.task}")
+    for column in ("split", "language", "examples"):
+        table.add_column(column)
+    for (split, language), count in report.counts.items():
+        table.add_row(split, language, str(count))
+    console.print(table)
+    cwd = Path.cwd()
+    for problem in report.problems:
+        console.print(problem.render(cwd), markup=False, highlight=False, soft_wrap=True)
+    console.print(report.summary(), markup=False, highlight=False)
+    if not report.ok:
+        raise typer.Exit(2)
+
+
 def _study_dir(config: Any, output: Path | None) -> Path:
     return (output or Path(config.output_dir) / config.name).expanduser().resolve()
 
@@ -160,7 +183,7 @@ def _run_study(
 
 @app.command("train-eval")
 def train_eval_command(
-    task: Annotated[str, typer.Option("--task", help="target task name (see `xlt tasks`)")],
+    task: Annotated[str, typer.Option("--task", help="target task name (see `xlt tasks`) or task file")],
     encoder: Annotated[
         str, typer.Option("--encoder", help="built-in name, HF id or model directory")
     ] = "me5-small",
@@ -184,14 +207,19 @@ def train_eval_command(
 ) -> None:
     """Train one target task in English and evaluate it zero-shot, printing the per-language table."""
     from xlt.study.config import study_from_dict
+    from xlt.tasks import get_task
+    from xlt.tasks.custom import is_task_file
 
+    if is_task_file(task):
+        # an absolute path keeps the recorded study usable from any directory
+        task = str(Path(task).expanduser().resolve())
     budget: dict[str, Any] = {}
     if limit is not None:
         budget["train_limit"] = limit
     if steps is not None:
         budget["max_steps"] = steps
     data: dict[str, Any] = {
-        "name": f"{task}-{Path(encoder).name}",
+        "name": f"{get_task(task).name}-{Path(encoder).name}",
         "encoders": [encoder],
         "seeds": [seed],
         "targets": [{"task": task, "intermediates": [intermediate] if intermediate else []}],

@@ -39,6 +39,9 @@ class TargetEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     task: str
     intermediates: list[str] | None = Field(None, description="overrides the study-wide intermediates")
+    training: dict[str, Any] | None = Field(
+        None, description="settings of this target's stages that differ from training.target"
+    )
 
 
 class StudyConfig(BaseModel):
@@ -66,6 +69,15 @@ class StudyConfig(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("seeds must be distinct")
         return value
+
+    def target_training(self, target: TargetEntry) -> TrainingConfig:
+        """training.target with the target's own overrides applied (validated like the rest)."""
+        if not target.training:
+            return self.training.target
+        try:
+            return TrainingConfig.model_validate({**self.training.target.model_dump(), **target.training})
+        except ValidationError as exc:
+            raise format_validation_error(exc, f"targets[{target.task}].training") from None
 
     def intermediates_for(self, target: TargetEntry) -> list[str]:
         chosen = target.intermediates if target.intermediates is not None else self.intermediates

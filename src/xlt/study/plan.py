@@ -16,6 +16,7 @@ from xlt.models.encoders import encoder_info, weights_hash
 from xlt.models.precision import Precision
 from xlt.study.config import EvaluationConfig, StudyConfig
 from xlt.tasks import TaskSpec, get_task
+from xlt.tasks.custom import is_task_file
 from xlt.training.config import TrainingConfig
 
 # bump when a change to xlt alters what a finished stage contains, so old stages are not reused
@@ -35,10 +36,12 @@ class Stage:
     languages: tuple[str, ...] = ()
     max_examples: int | None = None
     precision: Precision = "auto"
+    # the task file a user's own task comes from (`task` is then the name inside it); None for built-ins
+    task_file: str | None = None
 
     @property
     def task_spec(self) -> TaskSpec:
-        return get_task(self.task)
+        return get_task(self.task_file or self.task)
 
     @property
     def intermediate(self) -> str:
@@ -64,6 +67,9 @@ class Stage:
             "train_files": task.file_hashes("train", english) if self.training is not None else {},
             "dev_files": task.file_hashes("dev", english) if self.training is not None else {},
         }
+        if self.task_file is not None:
+            # columns, labels and score range shape the data as much as the data files do
+            spec["task_definition"] = task.source.commit
         if self.kind == "target":
             spec["evaluation"] = {
                 "languages": list(self.languages),
@@ -106,9 +112,28 @@ def _languages(task: TaskSpec, evaluation: EvaluationConfig) -> tuple[str, ...]:
     return tuple(lang for lang in evaluation.languages if lang in available)
 
 
+def _task_file(reference: str) -> str | None:
+    return reference if is_task_file(reference) else None
+
+
+def _distinct_names(references: list[str]) -> None:
+    """Results are keyed by task name, so two task references must not share one."""
+    seen: dict[str, str] = {}
+    for reference in references:
+        name = get_task(reference).name
+        if seen.setdefault(name, reference) != reference:
+            raise ConfigError(
+                f"tasks '{seen[name]}' and '{reference}' are both named '{name}'",
+                "give each task file its own name",
+            )
+
+
 def build_plan(config: StudyConfig) -> StudyPlan:
     evaluation = config.evaluation
     target_tasks = {entry.task: _check_task(entry.task, "target") for entry in config.targets}
+    references = {entry.task for entry in config.targets}
+    references |= {name for entry in config.targets for name in config.intermediates_for(entry)}
+    _distinct_names(sorted(references))
     if evaluation.languages is not None:
         known = {lang for task in target_tasks.values() for lang in task.languages["test"]}
         unknown = [lang for lang in evaluation.languages if lang not in known]
@@ -151,7 +176,13 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                     key = (encoder, name, seed)
                     if key not in intermediates:
                         intermediates[key] = Stage(
-                            "intermediate", encoder, weights, name, seed, config.training.intermediate
+                            "intermediate",
+                            encoder,
+                            weights,
+                            get_task(name).name,
+                            seed,
+                            config.training.intermediate,
+                            task_file=_task_file(name),
                         )
                     parents.append(intermediates[key])
                 for parent in parents:
@@ -160,13 +191,14 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                             "target",
                             encoder,
                             weights,
-                            entry.task,
+                            target_task.name,
                             seed,
-                            config.training.target if trains else None,
+                            config.target_training(entry) if trains else None,
                             parent,
                             _languages(target_task, evaluation),
                             evaluation.max_examples,
                             evaluation.precision,
+                            task_file=_task_file(entry.task),
                         )
                     )
     return StudyPlan(config, list(intermediates.values()), targets)
