@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import yaml
 from pydantic import BaseModel, ValidationError
 
 from xlt.core.errors import ConfigError, did_you_mean
@@ -40,3 +44,18 @@ def validation_error(exc: ValidationError, source: str, model: type[BaseModel], 
             message = error["msg"].removeprefix("Value error, ")
             problems.append(f"{location}: {message}" if location else message)
     return ConfigError(f"{source}: " + "; ".join(problems), fix)
+
+
+def parse_yaml_mapping(text: str, source: Path, kind: str, example: str) -> dict[str, Any]:
+    """A YAML document that must be a mapping; syntax errors name the file and line."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else str(source)
+        raise ConfigError(
+            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a {kind} file must be a mapping of settings", f"see {example}")
+    return data

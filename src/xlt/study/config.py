@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError,
 
 from xlt.core.errors import ConfigError
 from xlt.core.hashing import config_hash
-from xlt.core.validation import validation_error
+from xlt.core.validation import parse_yaml_mapping, validation_error
 from xlt.models.precision import Precision
 from xlt.training.config import TrainingConfig
 
@@ -113,18 +113,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
 def load_study(path: Path, overrides: list[str] | None = None) -> StudyConfig:
     if not path.is_file():
         raise ConfigError(f"study file {path} not found", "give the path of a study YAML (see examples/)")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(
-            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{path}: a study file must be a mapping of settings", "see examples/quickstart.yaml"
-        )
+    data = parse_yaml_mapping(path.read_text(encoding="utf-8"), path, "study", "examples/quickstart.yaml")
     return study_from_dict(data, overrides, source=str(path))
 
 

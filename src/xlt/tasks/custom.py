@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from xlt.core.errors import ConfigError, DataError, did_you_mean
-from xlt.core.validation import validation_error
+from xlt.core.validation import parse_yaml_mapping, validation_error
 from xlt.data.files import DataFile, file_sha256, read_text
 from xlt.data.schema import TaskType
 from xlt.tasks.spec import DataSource, Role, Split, TaskSpec, Taxonomy
@@ -859,16 +859,7 @@ def load_task_file(path: Path) -> CustomTask:
 def _load(path: Path, mtime_ns: int) -> CustomTask:
     # mtime_ns is part of the cache key so that an edited task file is read again
     text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(
-            f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})", "fix the YAML syntax"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a task file must be a mapping of settings", "see examples/custom-task/")
+    data = parse_yaml_mapping(text, path, "task", "examples/custom-task/")
     try:
         config = TaskFile.model_validate(data)
     except ValidationError as exc:
