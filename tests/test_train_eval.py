@@ -80,3 +80,20 @@ def test_unknown_task_in_train_eval_is_one_line(data_dir: Path, tmp_path: Path) 
     )  # fmt: skip
     assert proc.returncode == 2
     assert "unknown task 'xnlii' (did you mean 'xnli'?)" in proc.stderr
+
+
+def test_cross_encoder_option_for_pair_regression(
+    tiny_encoder_dir: Path, data_dir: Path, tmp_path: Path
+) -> None:
+    args = [
+        "train-eval", "--task", "semrel", "--encoder", str(tiny_encoder_dir), "--limit", "16", "--steps", "2",
+        "--languages", "hau", "--data-dir", str(data_dir), "--output", str(tmp_path), "--no-progress",
+        "--set", "training.target.pair_encoder=cross",
+    ]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (study_dir,) = tmp_path.iterdir()
+    (stage,) = (study_dir / "stages").iterdir()
+    assert (stage / "head.safetensors").is_file()  # the bi-encoder has no head; the cross-encoder has one
+    predictions = json.loads((stage / "predictions.json").read_text())["hau"]["pred"]
+    assert all(0.0 <= p <= 1.0 for p in predictions)
