@@ -1,8 +1,9 @@
 """Throughput of xlt against the plain Hugging Face stack, measured in one run on this machine.
 
-1. Fine-tuning: `xlt.training.pair_regression.train_pair_regression` against a `transformers.Trainer` on the
-   same encoder (me5-small), the same STS-B training pairs and the same hyper-parameters (bi-encoder, mean
-   pooling, cosine-MSE loss, frozen word embeddings, linear warm-up/decay, fused AdamW, clip 1.0).
+1. Fine-tuning: xlt's trainer (`xlt.training.loop.fit` with the bi-encoder `PairRegression` kind) against a
+   `transformers.Trainer` on the same encoder (me5-small), the same STS-B training pairs and the same
+   hyper-parameters (bi-encoder, mean pooling, cosine-MSE loss, frozen word embeddings, linear warm-up/decay,
+   fused AdamW, clip 1.0).
 2. Embedding: `SentenceEncoder.encode` against a `SentenceTransformer` built from modules
    (Transformer + mean Pooling) on the same sentences, in fp32 and bf16.
 3. This machine's torch.mm peak (fp32 and bf16), and every throughput above as a fraction of it, counting
@@ -36,10 +37,12 @@ from rich.table import Table
 from torch import nn
 
 TrainPrecision = Literal["bf16", "fp32"]
+Encode = Callable[[list[str]], np.ndarray]
 ENCODER = "me5-small"
 DEV_LIMIT = 8  # xlt's trainer evaluates once, after the last timed step; keep that evaluation tiny
 WARMUP_RATIO = 0.1  # xlt's TrainingConfig default, reproduced for the Trainer
 WEIGHT_DECAY = 0.01  # xlt's TrainingConfig default, reproduced for the Trainer
+WARMUP_SENTENCES = 256  # untimed embedding warm-up call, spread over the sentences
 
 
 @dataclass(frozen=True)
@@ -244,12 +247,34 @@ class PairCollator:
         }
 
 
+def xlt_train(
+    encoder: Any,
+    train: Dataset,
+    dev: Dataset,
+    config: Any,
+    seed: int,
+    on_step: Callable[[int, int, float], None],
+) -> Any:
+    """xlt's bi-encoder pair-regression training: the shared loop `fit` with the STS-B task kind, or the older
+    `train_pair_regression` in xlt versions that had one trainer per task type."""
+    try:
+        from xlt.training.kinds import make_kind
+        from xlt.training.loop import fit
+    except ImportError:
+        from xlt.training.pair_regression import train_pair_regression
+
+        return train_pair_regression(encoder, train, dev, config, seed, on_step=on_step)
+    from xlt.tasks.registry import get_task
+
+    kind = make_kind(encoder, get_task("stsb"), config)
+    return fit(kind, train, dev, config, seed, on_step=on_step, stage="bench")
+
+
 def run_xlt_training(
     base: Any, train: Dataset, dev: Dataset, settings: Settings, dropout: float | None
 ) -> tuple[Window, float]:
     """One xlt fine-tuning run; returns the timed window and the trainer's own total seconds."""
     from xlt.training.config import TrainingConfig
-    from xlt.training.pair_regression import train_pair_regression
 
     encoder = copy.deepcopy(base)
     counter = TokenCounter()
@@ -273,7 +298,7 @@ def run_xlt_training(
     def on_step(step: int, total: int, loss: float) -> None:
         counter.mark()
 
-    report = train_pair_regression(encoder, train, dev, config, settings.seed, on_step=on_step)
+    report = xlt_train(encoder, train, dev, config, settings.seed, on_step)
     handle.remove()
     if report.steps != settings.total_steps:
         raise RuntimeError(f"xlt ran {report.steps} steps, expected {settings.total_steps}")
@@ -284,7 +309,7 @@ def run_hf_training(
     base_model: Any, tokenizer: Any, train: Dataset, settings: Settings, prefix: str
 ) -> Window:
     """One transformers.Trainer run on the same pairs and hyper-parameters."""
-    from transformers import Trainer, TrainerCallback, TrainingArguments
+    from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
     transformer = copy.deepcopy(base_model)
     transformer.get_input_embeddings().weight.requires_grad_(False)
@@ -326,6 +351,7 @@ def run_hf_training(
             data_collator=PairCollator(tokenizer, prefix, settings.max_length),
             callbacks=[MarkSteps()],
         )
+        trainer.remove_callback(PrinterCallback)  # no end-of-training metrics dict
         trainer.train()
     handle.remove()
     torch.set_num_threads(settings.threads)  # in case the Trainer or accelerate touched it
@@ -352,13 +378,9 @@ def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResu
     n_params = non_embedding_parameters(base.transformer)
 
     results = {
-        "xlt_default": TrainResult(
-            "xlt", "xlt train_pair_regression", "model (0.1)", attention_of(base.transformer)
-        ),
-        "xlt_nodrop": TrainResult(
-            "xlt", "xlt train_pair_regression", "0.0 (eval mode)", attention_of(base.transformer)
-        ),
-        "hf": TrainResult("hf", "transformers.Trainer", "model (0.1)", attention_of(hf_model)),
+        "xlt_default": TrainResult("xlt", "xlt fit", "0.1 (model)", attention_of(base.transformer)),
+        "xlt_nodrop": TrainResult("xlt", "xlt fit", "0 (eval mode)", attention_of(base.transformer)),
+        "hf": TrainResult("hf", "HF Trainer", "0.1 (model)", attention_of(hf_model)),
     }
     for repeat in range(settings.repeats):
         for key in ("xlt_default", "xlt_nodrop", "hf"):
@@ -418,38 +440,44 @@ def bench_embedding(settings: Settings, console: Console) -> tuple[list[EmbedRes
 
     texts = load_sentences(settings)
     encoder = SentenceEncoder(ENCODER)
-    prefix = encoder.info.prefix
+    prefix = encoder.info.prefix  # xlt adds it itself; given to sentence-transformers with the text
     tokens = sum(encoder.token_lengths(texts))
     path = str(prepare(ENCODER))
     st = build_sentence_transformer(path, encoder.max_length, settings.match_attention)
     st_bf16 = copy.deepcopy(st).to(torch.bfloat16)
-    prefixed = [prefix + t for t in texts]
     bs = settings.embed_batch_size
     xlt_attn = attention_of(encoder.transformer)
     st_attn = attention_of(st[0].auto_model)
 
-    def st_encode(model: Any) -> np.ndarray:
-        out = model.encode(prefixed, batch_size=bs, normalize_embeddings=True, show_progress_bar=False)
-        return np.asarray(out, dtype=np.float32)
+    def xlt_encode(precision: Literal["fp32", "bf16"]) -> Encode:
+        return lambda batch: encoder.encode(batch, batch_size=bs, precision=precision)
 
-    def st_autocast() -> np.ndarray:
-        with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
-            return st_encode(st)
+    def st_encode(model: Any, autocast: bool = False) -> Encode:
+        def run(batch: list[str]) -> np.ndarray:
+            with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=autocast):
+                out = model.encode(
+                    [prefix + t for t in batch],
+                    batch_size=bs,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
+            return np.asarray(out, dtype=np.float32)
 
-    runs: list[tuple[str, str, str, str, str, Callable[[], np.ndarray]]] = [
-        ("xlt", "SentenceEncoder.encode", "fp32", "fp32", xlt_attn,
-         lambda: encoder.encode(texts, batch_size=bs, precision="fp32")),
-        ("st", "SentenceTransformer.encode", "fp32", "fp32", st_attn, lambda: st_encode(st)),
-        ("xlt", "SentenceEncoder.encode", "bf16", "autocast (fp32 weights)", xlt_attn,
-         lambda: encoder.encode(texts, batch_size=bs, precision="bf16")),
-        ("st", "SentenceTransformer.encode", "bf16", "bf16 weights (.to(torch.bfloat16))", st_attn,
-         lambda: st_encode(st_bf16)),
-        ("st", "SentenceTransformer.encode", "bf16", "autocast (fp32 weights)", st_attn, st_autocast),
-    ]  # fmt: skip
+        return run
+
+    runs: list[tuple[str, str, str, str, str, Encode]] = [
+        ("xlt", "xlt encode", "fp32", "fp32", xlt_attn, xlt_encode("fp32")),
+        ("st", "ST encode", "fp32", "fp32", st_attn, st_encode(st)),
+        ("xlt", "xlt encode", "bf16", "autocast", xlt_attn, xlt_encode("bf16")),
+        ("st", "ST encode", "bf16", "bf16 weights (.to)", st_attn, st_encode(st_bf16)),
+        ("st", "ST encode", "bf16", "autocast", st_attn, st_encode(st, autocast=True)),
+    ]
+    # untimed warm-up on a sample of every length; its output is checked against xlt's
+    sample = texts[:: max(1, len(texts) // WARMUP_SENTENCES)]
     results: list[EmbedResult] = []
     reference: dict[str, np.ndarray] = {}
     for name, runner, precision, how, attention, fn in runs:
-        out = fn()  # untimed warm-up call; also the output checked against xlt's
+        out = fn(sample)
         result = EmbedResult(name, runner, precision, how, attention, len(texts), tokens)
         if name == "xlt":
             reference[precision] = out
@@ -459,11 +487,11 @@ def bench_embedding(settings: Settings, console: Console) -> tuple[list[EmbedRes
     for repeat in range(settings.repeats):  # interleaved, so that drift affects every variant alike
         for result, (*_, fn) in zip(results, runs, strict=True):
             start = time.perf_counter()
-            fn()
+            fn(texts)
             result.seconds.append(time.perf_counter() - start)
             console.print(
                 f"  embed {repeat + 1}/{settings.repeats} {result.name:3s} {result.precision} "
-                f"{result.how:36s} {len(texts) / result.seconds[-1]:8.1f} sent/s"
+                f"{result.how:18s} {len(texts) / result.seconds[-1]:8.1f} sent/s"
             )
     return results, tokens
 
@@ -496,6 +524,7 @@ def environment() -> dict[str, Any]:
         "transformers": transformers.__version__,
         "sentence_transformers": sentence_transformers.__version__,
         "xlt_commit": git_commit(),
+        "load_average_at_start": os.getloadavg()[0],
     }
 
 
@@ -648,7 +677,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=40, help="timed training steps (default 40)")
     parser.add_argument("--warmup-steps", type=int, default=5, help="untimed steps before them (default 5)")
     parser.add_argument("--sentences", type=int, default=2000, help="sentences to embed (default 2000)")
-    parser.add_argument("--repeats", type=int, default=3, help="timings per measurement; the median is shown")
+    parser.add_argument("--repeats", type=int, default=2, help="timings per measurement; the median is shown")
     parser.add_argument("--embed-batch-size", type=int, default=64)
     parser.add_argument(
         "--train-precision",
@@ -700,13 +729,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.warmup_steps < 1 or settings.steps < 1 or settings.repeats < 1:
         raise SystemExit("--steps, --warmup-steps and --repeats must be at least 1")
 
-    console = Console()
+    console = Console(width=150)
     env = environment()
     console.print(
         f"{env['cpu']}, {settings.threads} torch threads, fast bf16: {env['cpu_fast_bf16']}; "
         f"torch {env['torch']}, transformers {env['transformers']}, "
         f"sentence-transformers {env['sentence_transformers']}, xlt {env['xlt_commit'][:12]}"
     )
+    if env["load_average_at_start"] > 0.5:
+        console.print(
+            f"[yellow]warning: load average {env['load_average_at_start']:.2f} before starting: other "
+            "processes are using the CPU, timings will be slow and noisy[/yellow]"
+        )
     peaks = {
         name: matmul_gflops(dtype, settings.matmul_size, 10)
         for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
