@@ -66,6 +66,14 @@ class TaskKind(ABC):
     def score(self, data: Dataset, predictions: list[Any]) -> float:
         """The task's main metric (higher is better); used for English-dev model selection."""
 
+    def token_logits(self, encoded: Any) -> torch.Tensor:
+        """The head applied to every token state (tagging, QA spans)."""
+        assert isinstance(self.model, WithHead)
+        ids = encoded["input_ids"].to(self.encoder.device_)
+        mask = encoded["attention_mask"].to(self.encoder.device_)
+        head_output: torch.Tensor = self.model.head(self.encoder.token_states(ids, mask))
+        return head_output.float()
+
     def trainable_state(self) -> dict[str, torch.Tensor]:
         return {n: p.detach().clone() for n, p in self.model.named_parameters() if p.requires_grad}
 

@@ -42,12 +42,6 @@ class ExtractiveQA(TaskKind):
         contexts = self.encoder.token_lengths(data["context"])
         return [min(a + b, self.encoder.max_length) for a, b in zip(questions, contexts, strict=True)]
 
-    def _logits(self, features: Any) -> torch.Tensor:
-        assert isinstance(self.model, WithHead)
-        ids = features["input_ids"].to(self.encoder.device_)
-        mask = features["attention_mask"].to(self.encoder.device_)
-        return self.model.head(self.encoder.token_states(ids, mask)).float()
-
     def loss(self, data: Dataset, indices: list[int]) -> tuple[torch.Tensor, int]:
         rows = data[indices]
         features = self._features(rows["question"], rows["context"])
@@ -65,7 +59,7 @@ class ExtractiveQA(TaskKind):
                 end_token = next(i for i in reversed(context) if offsets[i][0] < end_char)
             starts.append(start_token)
             ends.append(end_token)
-        logits = self._logits(features)
+        logits = self.token_logits(features)
         device = logits.device
         loss = (
             nn.functional.cross_entropy(logits[..., 0], torch.tensor(starts, device=device))
@@ -83,7 +77,7 @@ class ExtractiveQA(TaskKind):
             rows = data[indices]
             features = self._features(rows["question"], rows["context"])
             with autocast(resolved, self.encoder.device_):
-                logits = self._logits(features).cpu().numpy()
+                logits = self.token_logits(features).cpu().numpy()
             for f, sample in enumerate(features["overflow_to_sample_mapping"].tolist()):
                 sequence = features.sequence_ids(f)
                 offsets = features["offset_mapping"][f].tolist()

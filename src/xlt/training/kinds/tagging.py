@@ -51,12 +51,6 @@ class TokenTagging(TaskKind):
                 first[word] = position
         return first
 
-    def _logits(self, encoded: Any) -> torch.Tensor:
-        assert isinstance(self.model, WithHead)
-        ids = encoded["input_ids"].to(self.encoder.device_)
-        mask = encoded["attention_mask"].to(self.encoder.device_)
-        return self.model.head(self.encoder.token_states(ids, mask)).float()
-
     def loss(self, data: Dataset, indices: list[int]) -> tuple[torch.Tensor, int]:
         rows = data[indices]
         encoded = self._encode(rows["tokens"])
@@ -64,7 +58,7 @@ class TokenTagging(TaskKind):
         for row, tags in enumerate(rows["tags"]):
             for word, position in self._first_subwords(encoded, row).items():
                 labels[row, position] = self.tag_ids[tags[word]]
-        logits = self._logits(encoded)
+        logits = self.token_logits(encoded)
         loss = nn.functional.cross_entropy(
             logits.view(-1, logits.shape[-1]), labels.to(logits.device).view(-1), ignore_index=IGNORE
         )
@@ -81,7 +75,7 @@ class TokenTagging(TaskKind):
             words = data[indices]["tokens"]
             encoded = self._encode(words)
             with autocast(resolved, self.encoder.device_):
-                best = self._logits(encoded).argmax(dim=-1).cpu()
+                best = self.token_logits(encoded).argmax(dim=-1).cpu()
             for row, i in enumerate(indices):
                 first = self._first_subwords(encoded, row)
                 predictions[i] = [
