@@ -239,7 +239,8 @@ def render(payload: dict[str, Any], console: Console) -> None:
             ["mean", "count"]
         )
         for key, row in summary.iterrows():
-            table.add_row(*(str(part) for part in key), _fmt(row["mean"]), str(int(row["count"])))  # type: ignore[attr-defined]
+            parts = key if isinstance(key, tuple) else (key,)
+            table.add_row(*(str(part) for part in parts), _fmt(row["mean"]), str(int(row["count"])))
         console.print(table)
         return
     metric_of = scores.groupby("target")["metric"].first().to_dict() if not scores.empty else {}
