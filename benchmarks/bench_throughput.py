@@ -18,6 +18,7 @@ import argparse
 import copy
 import importlib
 import json
+import math
 import os
 import platform
 import statistics
@@ -52,6 +53,8 @@ class Settings:
     repeats: int
     sentences: int
     embed_batch_size: int
+    embed_chunks: int
+    embed_passes: int
     batch_size: int
     learning_rate: float
     max_length: int
@@ -74,12 +77,19 @@ class Settings:
 
 @dataclass
 class Window:
-    """One timed span of training steps (after the warm-up steps)."""
+    """The timed steps of one training run (after the warm-up steps)."""
 
-    seconds: float
-    steps: int
-    tokens: int
-    padded_tokens: int
+    step_seconds: list[float]
+    step_tokens: list[int]
+    step_padded: list[int]
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.step_seconds)
+
+    @property
+    def tokens(self) -> int:
+        return sum(self.step_tokens)
 
     @property
     def tokens_per_second(self) -> float:
@@ -87,7 +97,7 @@ class Window:
 
     @property
     def padding_fraction(self) -> float:
-        return 1.0 - self.tokens / max(1, self.padded_tokens)
+        return 1.0 - self.tokens / max(1, sum(self.step_padded))
 
 
 @dataclass
@@ -99,8 +109,27 @@ class TrainResult:
     windows: list[Window] = field(default_factory=list)
 
     @property
+    def same_batches(self) -> bool:
+        return all(w.step_tokens == self.windows[0].step_tokens for w in self.windows)
+
+    @property
+    def step_seconds(self) -> list[float]:
+        """Each step's fastest time over the repeats (the repeats replay the same batches: same seed).
+
+        On a shared machine other processes only ever add time, so the minimum is the cleanest estimate."""
+        if not self.same_batches:  # cannot pair steps: take the fastest run
+            return max(self.windows, key=lambda w: w.tokens_per_second).step_seconds
+        return [min(times) for times in zip(*(w.step_seconds for w in self.windows), strict=True)]
+
+    @property
     def tokens_per_second(self) -> float:
-        return statistics.median(w.tokens_per_second for w in self.windows)
+        window = self.windows[0]
+        return window.tokens / sum(self.step_seconds) if self.same_batches else max(self.run_rates)
+
+    @property
+    def run_rates(self) -> list[float]:
+        """tokens/s of each run, plain wall clock over its timed steps."""
+        return [w.tokens_per_second for w in self.windows]
 
 
 @dataclass
@@ -110,22 +139,36 @@ class EmbedResult:
     precision: str
     how: str
     attention: str
-    sentences: int
-    tokens: int
-    seconds: list[float] = field(default_factory=list)
+    chunk_sizes: list[int]
+    chunk_tokens: list[int]
+    chunk_seconds: list[list[float]] = field(default_factory=list)  # [chunk][pass]
     agreement: float | None = None
 
     @property
-    def median_seconds(self) -> float:
-        return statistics.median(self.seconds)
+    def best_seconds(self) -> list[float]:
+        """Each chunk's fastest time over the passes."""
+        return [min(times) for times in self.chunk_seconds]
 
     @property
     def sentences_per_second(self) -> float:
-        return self.sentences / self.median_seconds
+        """Median over the chunks: robust to another process taking the CPU during a few of them."""
+        return statistics.median(n / t for n, t in zip(self.chunk_sizes, self.best_seconds, strict=True))
 
     @property
     def tokens_per_second(self) -> float:
-        return self.tokens / self.median_seconds
+        return statistics.median(n / t for n, t in zip(self.chunk_tokens, self.best_seconds, strict=True))
+
+    @property
+    def total_sentences_per_second(self) -> float:
+        """Plain: all sentences over the summed chunk times."""
+        return sum(self.chunk_sizes) / sum(self.best_seconds)
+
+    def ratio_to(self, other: EmbedResult) -> float:
+        """Speed of self over other: median over the chunks of the paired time ratio (same chunk, run back
+        to back)."""
+        return statistics.median(
+            theirs / mine for mine, theirs in zip(self.best_seconds, other.best_seconds, strict=True)
+        )
 
 
 class TokenCounter:
@@ -148,16 +191,14 @@ class TokenCounter:
         self.marks.append((time.perf_counter(), self.tokens, self.padded))
 
     def window(self, warmup_steps: int) -> Window:
-        """From the end of step `warmup_steps` to the end of the last step."""
+        """The steps after step `warmup_steps`, each from the end of the previous step to its own end."""
         if len(self.marks) <= warmup_steps:
             raise RuntimeError(f"only {len(self.marks)} steps were marked, expected more than {warmup_steps}")
-        t0, tok0, pad0 = self.marks[warmup_steps - 1]
-        t1, tok1, pad1 = self.marks[-1]
+        timed = list(zip(self.marks[warmup_steps - 1 : -1], self.marks[warmup_steps:], strict=True))
         return Window(
-            seconds=t1 - t0,
-            steps=len(self.marks) - warmup_steps,
-            tokens=tok1 - tok0,
-            padded_tokens=pad1 - pad0,
+            step_seconds=[b[0] - a[0] for a, b in timed],
+            step_tokens=[b[1] - a[1] for a, b in timed],
+            step_padded=[b[2] - a[2] for a, b in timed],
         )
 
 
@@ -395,7 +436,7 @@ def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResu
             results[key].windows.append(window)
             console.print(
                 f"  train {repeat + 1}/{settings.repeats} {key:12s} {window.tokens_per_second:8.0f} tok/s "
-                f"over {window.steps} steps, {window.seconds:.1f}s{extra}"
+                f"over {len(window.step_seconds)} steps, {window.seconds:.1f}s{extra}"
             )
     return list(results.values()), n_params
 
@@ -434,14 +475,13 @@ def build_sentence_transformer(path: str, max_length: int, match_attention: bool
     return SentenceTransformer(modules=[transformer, pooling], device="cpu")
 
 
-def bench_embedding(settings: Settings, console: Console) -> tuple[list[EmbedResult], int]:
+def bench_embedding(settings: Settings, console: Console) -> list[EmbedResult]:
     from xlt.models.encoders import prepare
     from xlt.models.sentence import SentenceEncoder
 
     texts = load_sentences(settings)
     encoder = SentenceEncoder(ENCODER)
     prefix = encoder.info.prefix  # xlt adds it itself; given to sentence-transformers with the text
-    tokens = sum(encoder.token_lengths(texts))
     path = str(prepare(ENCODER))
     st = build_sentence_transformer(path, encoder.max_length, settings.match_attention)
     st_bf16 = copy.deepcopy(st).to(torch.bfloat16)
@@ -474,26 +514,41 @@ def bench_embedding(settings: Settings, console: Console) -> tuple[list[EmbedRes
     ]
     # untimed warm-up on a sample of every length; its output is checked against xlt's
     sample = texts[:: max(1, len(texts) // WARMUP_SENTENCES)]
+    size = math.ceil(len(texts) / settings.embed_chunks)
+    chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+    chunk_tokens = [sum(encoder.token_lengths(chunk)) for chunk in chunks]
     results: list[EmbedResult] = []
     reference: dict[str, np.ndarray] = {}
     for name, runner, precision, how, attention, fn in runs:
         out = fn(sample)
-        result = EmbedResult(name, runner, precision, how, attention, len(texts), tokens)
+        result = EmbedResult(
+            name,
+            runner,
+            precision,
+            how,
+            attention,
+            [len(c) for c in chunks],
+            chunk_tokens,
+            [[] for _ in chunks],
+        )
         if name == "xlt":
             reference[precision] = out
         else:
             result.agreement = float(np.min(np.sum(out * reference[precision], axis=1)))
         results.append(result)
-    for repeat in range(settings.repeats):  # interleaved, so that drift affects every variant alike
-        for result, (*_, fn) in zip(results, runs, strict=True):
-            start = time.perf_counter()
-            fn(texts)
-            result.seconds.append(time.perf_counter() - start)
-            console.print(
-                f"  embed {repeat + 1}/{settings.repeats} {result.name:3s} {result.precision} "
-                f"{result.how:18s} {len(texts) / result.seconds[-1]:8.1f} sent/s"
-            )
-    return results, tokens
+    # every chunk is encoded by every variant back to back, so that a disturbance hits them alike
+    for repeat in range(settings.embed_passes):
+        for c, chunk in enumerate(chunks):
+            for result, (*_, fn) in zip(results, runs, strict=True):
+                start = time.perf_counter()
+                fn(chunk)
+                result.chunk_seconds[c].append(time.perf_counter() - start)
+        rates = ", ".join(
+            f"{r.name} {r.precision} {r.how}: {len(texts) / sum(t[repeat] for t in r.chunk_seconds):.1f}"
+            for r in results
+        )
+        console.print(f"  embed pass {repeat + 1}/{settings.embed_passes} (sentences/s) {rates}")
+    return results
 
 
 # -------------------------------------------------------------------------------------------- report
@@ -563,28 +618,27 @@ def print_report(
         title=(
             f"Fine-tuning me5-small on STS-B train: {settings.steps} timed steps after "
             f"{settings.warmup_steps} warm-up, {settings.batch_size} pairs/step, "
-            f"max_length {settings.max_length}, {settings.train_precision}, median of {settings.repeats}"
+            f"max_length {settings.max_length}, {settings.train_precision}, {settings.repeats} run(s) each"
         )
     )
     add_columns(
         train_table,
         ("runner", "dropout", "attention"),
-        ("tokens/s", "min-max", "s/step", "padding", "% peak", "xlt/HF"),
+        ("tokens/s", "per run", "s/step", "padding", "% peak", "xlt/HF"),
     )
     figures["training"] = []
     for result in train_results:
         tps = result.tokens_per_second
         ratio = tps / hf.tokens_per_second if hf is not None and result.name != "hf" else None
-        per_step = statistics.median(w.seconds / w.steps for w in result.windows)
+        per_step = sum(result.step_seconds) / settings.steps
         padding = statistics.median(w.padding_fraction for w in result.windows)
         fraction = tps * 6 * n_params / 1e9 / train_peak
-        rates = [w.tokens_per_second for w in result.windows]
         train_table.add_row(
             result.runner,
             result.dropout,
             result.attention,
             f"{tps:.0f}",
-            f"{min(rates):.0f}-{max(rates):.0f}",
+            " / ".join(f"{rate:.0f}" for rate in result.run_rates),
             f"{per_step:.3f}",
             f"{padding:.0%}",
             f"{fraction:.1%}",
@@ -596,34 +650,35 @@ def print_report(
                 "dropout": result.dropout,
                 "attention": result.attention,
                 "tokens_per_second": tps,
+                "tokens_per_second_per_run": result.run_rates,
+                "same_batches_in_every_run": result.same_batches,
                 "seconds_per_step": per_step,
                 "padding_fraction": padding,
                 "fraction_of_peak": fraction,
                 "ratio_vs_hf_trainer": ratio,
-                "windows": [asdict(w) for w in result.windows],
+                "runs": [asdict(w) for w in result.windows],
             }
         )
     console.print(train_table)
 
+    n_sentences = sum(embed_results[0].chunk_sizes) if embed_results else 0
     embed_table = Table(
         title=(
-            f"Embedding {embed_results[0].sentences if embed_results else 0} stsb-multi test sentences "
-            f"({', '.join(settings.languages)}), batch {settings.embed_batch_size}, "
-            f"median of {settings.repeats}"
+            f"Embedding {n_sentences} stsb-multi test sentences ({', '.join(settings.languages)}), "
+            f"batch {settings.embed_batch_size}, {settings.embed_chunks} chunks x "
+            f"{settings.embed_passes} pass(es)"
         )
     )
     add_columns(
         embed_table,
         ("runner", "precision", "how", "attention"),
-        ("sent/s", "tokens/s", "% peak", "min cos", "xlt/ST"),
+        ("sent/s", "tokens/s", "sent/s (total)", "% peak", "min cos", "xlt/ST"),
     )
     xlt_by_precision = {r.precision: r for r in embed_results if r.name == "xlt"}
     figures["embedding"] = []
     for embed in embed_results:
         fraction = embed.tokens_per_second * 2 * n_params / 1e9 / peaks[embed.precision]
-        ratio = None
-        if embed.name != "xlt":
-            ratio = xlt_by_precision[embed.precision].sentences_per_second / embed.sentences_per_second
+        ratio = xlt_by_precision[embed.precision].ratio_to(embed) if embed.name != "xlt" else None
         embed_table.add_row(
             embed.runner,
             embed.precision,
@@ -631,6 +686,7 @@ def print_report(
             embed.attention,
             f"{embed.sentences_per_second:.1f}",
             f"{embed.tokens_per_second:.0f}",
+            f"{embed.total_sentences_per_second:.1f}",
             f"{fraction:.1%}",
             f"{embed.agreement:.4f}" if embed.agreement is not None else "",
             f"{ratio:.2f}x" if ratio is not None else "",
@@ -641,11 +697,12 @@ def print_report(
                 "precision": embed.precision,
                 "how": embed.how,
                 "attention": embed.attention,
-                "sentences": embed.sentences,
-                "tokens": embed.tokens,
-                "seconds": embed.seconds,
+                "chunk_sentences": embed.chunk_sizes,
+                "chunk_tokens": embed.chunk_tokens,
+                "chunk_seconds": embed.chunk_seconds,
                 "sentences_per_second": embed.sentences_per_second,
                 "tokens_per_second": embed.tokens_per_second,
+                "total_sentences_per_second": embed.total_sentences_per_second,
                 "fraction_of_peak": fraction,
                 "min_cosine_vs_xlt": embed.agreement,
                 "ratio_xlt_over_st": ratio,
@@ -658,11 +715,19 @@ def print_report(
         "pooling and loss ignored; frozen embeddings get no gradient, the rest of the backward is unchanged)."
     )
     console.print(
-        "Training timing: wall clock from the end of the last warm-up step to the end of the last step, i.e. "
-        "tokenization/collation, forward, backward, grad clipping, optimizer and scheduler; model copy, "
-        "optimizer setup and xlt's dev evaluation are outside. Tokens = non-padding tokens entering the "
-        "transformer. xlt buckets batches by length and encodes both sides in one forward; the Trainer "
-        "samples randomly and runs one forward per side (hence the padding column)."
+        "Training: each step is timed from the end of the previous step to its own end (callbacks on "
+        "both sides): tokenization/collation, forward, backward, grad clipping, optimizer and scheduler; "
+        "model copy, optimizer setup, warm-up steps and xlt's dev evaluation are outside. tokens/s = "
+        "non-padding tokens entering the transformer / sum over steps of each step's fastest time over the "
+        "runs (same seed, same batches); 'per run' = plain wall clock of each run. xlt buckets batches by "
+        "length and encodes both sides in one forward; the Trainer samples randomly and runs one forward per "
+        "side (hence 'padding')."
+    )
+    console.print(
+        "Embedding: the whole encode call (tokenization, sorting, forward, pooling, normalisation, numpy) "
+        "per chunk, every variant back to back on the same chunk; sent/s and tokens/s = median over chunks; "
+        "xlt/ST = median over chunks of the paired time ratio; 'sent/s (total)' = all sentences / summed "
+        "chunk times; min cos = lowest cosine between ST's and xlt's embedding of a warm-up sentence."
     )
     return figures
 
@@ -677,8 +742,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=40, help="timed training steps (default 40)")
     parser.add_argument("--warmup-steps", type=int, default=5, help="untimed steps before them (default 5)")
     parser.add_argument("--sentences", type=int, default=2000, help="sentences to embed (default 2000)")
-    parser.add_argument("--repeats", type=int, default=2, help="timings per measurement; the median is shown")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="training runs per variant; each step's fastest time counts"
+    )
     parser.add_argument("--embed-batch-size", type=int, default=64)
+    parser.add_argument(
+        "--embed-chunks", type=int, default=8, help="the sentences are timed in this many chunks (default 8)"
+    )
+    parser.add_argument(
+        "--embed-passes", type=int, default=1, help="timed passes over the sentences (default 1)"
+    )
     parser.add_argument(
         "--train-precision",
         choices=("bf16", "fp32"),
@@ -716,6 +789,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         repeats=1 if args.quick else args.repeats,
         sentences=64 if args.quick else args.sentences,
         embed_batch_size=args.embed_batch_size,
+        embed_chunks=4 if args.quick else args.embed_chunks,
+        embed_passes=1 if args.quick else args.embed_passes,
         batch_size=16,
         learning_rate=2e-5,
         max_length=64,
@@ -726,8 +801,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         languages=("en", "de", "es", "fr", "it", "nl", "pl", "pt", "ru", "zh"),
         match_attention=args.match_attention,
     )
-    if settings.warmup_steps < 1 or settings.steps < 1 or settings.repeats < 1:
-        raise SystemExit("--steps, --warmup-steps and --repeats must be at least 1")
+    counts = {
+        "--steps": settings.steps,
+        "--warmup-steps": settings.warmup_steps,
+        "--repeats": settings.repeats,
+        "--embed-chunks": settings.embed_chunks,
+        "--embed-passes": settings.embed_passes,
+    }
+    if min(counts.values()) < 1:
+        raise SystemExit(f"{', '.join(counts)} must be at least 1")
 
     console = Console(width=150)
     env = environment()
@@ -738,8 +820,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if env["load_average_at_start"] > 0.5:
         console.print(
-            f"[yellow]warning: load average {env['load_average_at_start']:.2f} before starting: other "
-            "processes are using the CPU, timings will be slow and noisy[/yellow]"
+            f"[yellow]warning: 1-minute load average {env['load_average_at_start']:.2f} before starting: "
+            "other processes are (or were just) using the CPU, timings may be slow and noisy[/yellow]"
         )
     peaks = {
         name: matmul_gflops(dtype, settings.matmul_size, 10)
@@ -749,7 +831,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     train_results, n_params = ([], 0) if args.skip_training else bench_training(settings, console)
     embed_results: list[EmbedResult] = []
     if not args.skip_embedding:
-        embed_results, _ = bench_embedding(settings, console)
+        embed_results = bench_embedding(settings, console)
     if not n_params:
         from xlt.models.sentence import SentenceEncoder
 
