@@ -17,12 +17,36 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_quickstart_validates_and_expands_to_twelve_stages() -> None:
+def test_quickstart_validates_and_expands_to_eighteen_stages() -> None:
     plan = build_plan(load_study(QUICKSTART))
     assert len(plan.intermediates) == 4  # (stsb, semrel-eng) x 2 seeds, each trained once
-    assert len(plan.targets) == 8  # 2 targets x (baseline + 1 intermediate) x 2 seeds
-    assert {s.intermediate for s in plan.targets} == {"none", "stsb", "semrel-eng"}
-    assert len({s.stage_id for s in plan.stages}) == 12
+    transfer = [s for s in plan.targets if s.task != "tatoeba"]
+    assert len(transfer) == 8  # 2 targets x (baseline + 1 intermediate) x 2 seeds
+    assert {s.intermediate for s in transfer} == {"none", "stsb", "semrel-eng"}
+    # Tatoeba of the base encoder and of each intermediate-trained one, per seed, without training
+    tatoeba = [s for s in plan.targets if s.task == "tatoeba"]
+    assert sorted((s.intermediate, s.seed) for s in tatoeba) == sorted(
+        (name, seed) for name in ("none", "stsb", "semrel-eng") for seed in (1, 2)
+    )
+    assert all(s.training is None and s.max_examples == 100 for s in tatoeba)
+    assert len({s.stage_id for s in plan.stages}) == 18
+
+
+def test_study_wide_intermediate_skips_the_target_own_data(tmp_path: Path) -> None:
+    path = write(tmp_path, "name: x\nintermediates: [stsb, mrpc]\ntargets: [stsb-multi, semrel]\n")
+    plan = build_plan(load_study(path))
+    pairs = {(s.task, s.intermediate) for s in plan.targets if s.task != "tatoeba"}
+    assert ("stsb-multi", "stsb") not in pairs and ("semrel", "stsb") in pairs
+    assert ("stsb-multi", "mrpc") in pairs
+    assert plan.excluded == (("stsb-multi", "stsb", "same English training data as the target"),)
+
+
+def test_tatoeba_check_can_be_switched_off_and_checks_languages(tmp_path: Path) -> None:
+    base = "name: x\nintermediates: [mrpc]\ntargets: [semrel]\nevaluation: {tatoeba: %s}\n"
+    plan = build_plan(load_study(write(tmp_path, base % "{enabled: false}")))
+    assert all(s.task != "tatoeba" for s in plan.targets)
+    with pytest.raises(ConfigError, match=r"evaluation.tatoeba.languages \['klingon'\]"):
+        build_plan(load_study(write(tmp_path, base % "{languages: [deu, klingon]}")))
 
 
 def test_unknown_key_names_the_key_and_suggests(tmp_path: Path) -> None:
@@ -99,3 +123,13 @@ def test_per_target_training_overrides(tmp_path: Path) -> None:
 def test_every_example_study_validates() -> None:
     for path in sorted(QUICKSTART.parent.glob("*.yaml")):
         build_plan(load_study(path))
+
+
+def test_stage_identity_holds_only_settings_that_differ_from_defaults() -> None:
+    """A new setting with a behaviour-preserving default must not orphan finished stages."""
+    plan = build_plan(load_study(QUICKSTART))
+    stage = plan.intermediates[0]
+    assert stage.training is not None
+    training = stage.spec()["training"]
+    assert "loss" not in training and "pair_encoder" not in training  # quickstart keeps these defaults
+    assert training["max_steps"] == 30 and training["dropout"] == 0.0

@@ -18,7 +18,7 @@ from xlt.study.runner import run_plan
 runner = CliRunner()
 
 
-def tiny_study(tmp_path: Path, encoder: Path, **extra: str) -> Path:
+def tiny_study(tmp_path: Path, encoder: Path, tatoeba: str = "{enabled: false}", **extra: str) -> Path:
     lines = [
         "name: tiny",
         f"encoders: ['{encoder}']",
@@ -29,7 +29,7 @@ def tiny_study(tmp_path: Path, encoder: Path, **extra: str) -> Path:
         "training:",
         "  intermediate: {max_steps: 4, batch_size: 8, train_limit: 64, dev_limit: 32, evaluations: 1}",
         "  target: {max_steps: 4, batch_size: 8, train_limit: 64, dev_limit: 32, evaluations: 1}",
-        "evaluation: {languages: [eng, hau, amh], max_examples: 40, bootstrap: 200}",
+        f"evaluation: {{languages: [eng, hau, amh], max_examples: 40, bootstrap: 200, tatoeba: {tatoeba}}}",
         f"output_dir: '{tmp_path / 'runs'}'",
     ]
     lines += [f"{key}: {value}" for key, value in extra.items()]
@@ -72,6 +72,24 @@ def test_study_runs_writes_results_and_reuses_finished_stages(
     second = run_plan(plan, store, data_dir, show_progress=False)
     assert second.done == [] and len(second.reused) == 6
     assert before == {p: p.stat().st_mtime_ns for p in store.stages_dir.rglob("*") if p.is_file()}
+
+
+def test_every_intermediate_trained_encoder_is_scored_on_tatoeba(
+    tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
+) -> None:
+    study = tiny_study(tmp_path, tiny_encoder_dir, tatoeba="{languages: [afr, swh], max_examples: 20}")
+    plan = build_plan(load_study(study))
+    store = RunStore(tmp_path / "runs" / "tiny")
+    outcome = run_plan(plan, store, data_dir, show_progress=False)
+    assert len(outcome.done) == 10 and not outcome.failed  # 6 transfer stages + 2 seeds x (base, +stsb)
+    payload = write_results(plan, store)
+    tatoeba = [r for r in payload["scores"] if r["target"] == "tatoeba"]
+    assert sorted({(r["intermediate"], r["seed"], r["language"]) for r in tatoeba}) == sorted(
+        (i, s, lang) for i in ("none", "stsb") for s in (1, 2) for lang in ("afr", "swh")
+    )
+    gains = [g for g in payload["gains"] if g["target"] == "tatoeba"]
+    assert {g["intermediate"] for g in gains} == {"stsb"}
+    assert {g["language"] for g in gains} >= {"afr", "swh"}
 
 
 def test_interrupted_stage_restarts_and_failures_are_recorded(

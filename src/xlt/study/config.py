@@ -25,6 +25,15 @@ class StageBudgets(BaseModel):
     target: TrainingConfig = TrainingConfig()
 
 
+class TatoebaCheck(BaseModel):
+    """Tatoeba retrieval of the base encoder and of every intermediate-trained one (PROTOCOLS)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = Field(True, description="evaluate every intermediate-trained encoder on Tatoeba")
+    languages: list[str] | None = Field(None, description="Tatoeba languages; None = all 112 pairs")
+    max_examples: PositiveInt | None = Field(None, description="sentence pairs per language; None = all")
+
+
 class EvaluationConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     languages: list[str] | None = Field(None, description="evaluation languages; None = all of the task's")
@@ -33,6 +42,7 @@ class EvaluationConfig(BaseModel):
     precision: Precision = "auto"
     bootstrap: PositiveInt = Field(1000, description="bootstrap resamples for confidence intervals")
     confidence: float = Field(0.95, gt=0, lt=1)
+    tatoeba: TatoebaCheck = TatoebaCheck()
 
 
 class TargetEntry(BaseModel):

@@ -19,8 +19,11 @@ from xlt.tasks import TaskSpec, get_task
 from xlt.tasks.custom import is_task_file
 from xlt.training.config import TrainingConfig
 
-# bump when a change to xlt alters what a finished stage contains, so old stages are not reused
-STAGE_FORMAT = 1
+# bump when a change to xlt alters what a finished stage contains, so old stages are not reused.
+# Settings enter a stage's spec only where they differ from their defaults, so adding a new setting
+# (with a default that keeps the old behaviour) leaves every finished stage's identity unchanged; a change
+# of an existing default must bump this number.
+STAGE_FORMAT = 2
 KIND_PREFIX = {"intermediate": "int", "target": "tgt"}
 
 
@@ -62,7 +65,11 @@ class Stage:
             "encoder_weights": self.encoder_weights,
             "task": self.task,
             "seed": self.seed,
-            "training": self.training.model_dump(mode="json") if self.training is not None else None,
+            "training": (
+                self.training.model_dump(mode="json", exclude_defaults=True)
+                if self.training is not None
+                else None
+            ),
             "parent": self.parent.stage_id if self.parent is not None else None,
             "train_files": task.file_hashes("train", english) if self.training is not None else {},
             "dev_files": task.file_hashes("dev", english) if self.training is not None else {},
@@ -90,6 +97,8 @@ class StudyPlan:
     config: StudyConfig
     intermediates: list[Stage]
     targets: list[Stage]
+    # (target, intermediate, reason) pairs of the study-wide grid that were left out
+    excluded: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def stages(self) -> list[Stage]:
@@ -144,6 +153,7 @@ def build_plan(config: StudyConfig) -> StudyPlan:
             )
     intermediates: dict[tuple[str, str, int], Stage] = {}
     targets: list[Stage] = []
+    excluded: dict[tuple[str, str], str] = {}
     for encoder in config.encoders:
         info = encoder_info(encoder)
         weights = weights_hash(encoder)
@@ -163,13 +173,20 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                     f"encoder '{encoder}' is lexical and cannot be trained on intermediates",
                     "drop the intermediates for it, or use a neural encoder",
                 )
-            for name in chosen:
-                task = _check_task(name, "intermediate")
-                if task.english_data == target_task.english_data:
-                    raise ConfigError(
-                        f"intermediate '{name}' uses the same English data as target '{entry.task}'",
-                        "remove it from that target's intermediates (PROTOCOLS: never the target's own data)",
-                    )
+            own_data = [
+                name
+                for name in chosen
+                if _check_task(name, "intermediate").english_data == target_task.english_data
+            ]
+            if own_data and entry.intermediates is not None:
+                raise ConfigError(
+                    f"intermediate '{own_data[0]}' uses the same English data as target '{entry.task}'",
+                    "remove it from that target's intermediates (PROTOCOLS: never the target's own data)",
+                )
+            for name in own_data:
+                # the study-wide list applies to every target; a target's own data is simply left out
+                excluded.setdefault((entry.task, name), "same English training data as the target")
+            chosen = [name for name in chosen if name not in own_data]
             for seed in config.seeds:
                 parents: list[Stage | None] = [None]
                 for name in chosen:
@@ -201,7 +218,65 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                             task_file=_task_file(entry.task),
                         )
                     )
-    return StudyPlan(config, list(intermediates.values()), targets)
+    targets += _tatoeba_checks(config, list(intermediates.values()), {s.stage_id for s in targets})
+    return StudyPlan(
+        config,
+        list(intermediates.values()),
+        targets,
+        tuple((target, name, reason) for (target, name), reason in excluded.items()),
+    )
+
+
+def _tatoeba_checks(config: StudyConfig, intermediates: list[Stage], planned: set[str]) -> list[Stage]:
+    """Tatoeba retrieval of every intermediate-trained encoder and of its base encoder, per seed.
+
+    Stages a study already has (Tatoeba listed as a target with the same settings) are not repeated."""
+    check = config.evaluation.tatoeba
+    if not check.enabled or not intermediates:
+        return []
+    task = get_task("tatoeba")
+    available = task.languages["test"]
+    languages = tuple(check.languages) if check.languages is not None else available
+    unknown = [lang for lang in languages if lang not in available]
+    if unknown:
+        raise ConfigError(
+            f"evaluation.tatoeba.languages {unknown} are not Tatoeba languages",
+            "`xlt tasks` lists the 112 Tatoeba languages (ISO 639-3 codes such as swh, amh, deu)",
+        )
+    max_examples = check.max_examples or config.evaluation.max_examples
+    stages: list[Stage] = []
+    bases: dict[tuple[str, int], Stage] = {}
+    for parent in intermediates:
+        key = (parent.encoder, parent.seed)
+        if key not in bases:
+            bases[key] = Stage(
+                "target",
+                parent.encoder,
+                parent.encoder_weights,
+                task.name,
+                parent.seed,
+                None,
+                None,
+                languages,
+                max_examples,
+                config.evaluation.precision,
+            )
+            stages.append(bases[key])
+        stages.append(
+            Stage(
+                "target",
+                parent.encoder,
+                parent.encoder_weights,
+                task.name,
+                parent.seed,
+                None,
+                parent,
+                languages,
+                max_examples,
+                config.evaluation.precision,
+            )
+        )
+    return [stage for stage in stages if stage.stage_id not in planned]
 
 
 def provenance() -> dict[str, str]:
