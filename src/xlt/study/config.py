@@ -43,6 +43,9 @@ class EvaluationConfig(BaseModel):
     bootstrap: PositiveInt = Field(1000, description="bootstrap resamples for confidence intervals")
     confidence: float = Field(0.95, gt=0, lt=1)
     tatoeba: TatoebaCheck = TatoebaCheck()
+    high_resource_gib: float = Field(
+        10.0, gt=0, description="GiB of pre-training text (CC-100) from which a language is high-resource"
+    )
 
 
 class TargetEntry(BaseModel):

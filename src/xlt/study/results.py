@@ -14,8 +14,10 @@ from rich.console import Console
 from rich.table import Table
 
 from xlt.analysis.gains import bootstrap_gain, percentile_interval
+from xlt.analysis.languages import SIZE_SOURCE, LanguageGroup, language_groups
 from xlt.core.errors import ConfigError
 from xlt.core.io import atomic_path, atomic_write_json
+from xlt.data.schema import TaskType
 from xlt.runs.store import RunStore
 from xlt.study.plan import Stage, StudyPlan, provenance
 from xlt.study.runner import load_predictions
@@ -37,6 +39,7 @@ GAIN_COLUMNS = [
     "gain_std",
     "ci_low",
     "ci_high",
+    "members",
 ]
 SCORE_COLUMNS = [
     "encoder",
@@ -146,35 +149,45 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
                     "gain_std": estimate.gain_std,
                     "ci_low": low,
                     "ci_high": high,
+                    "members": language,
                 }
             )
             replicate_sets.append(estimate.replicates)
             estimates.append(estimate)
-        macro = np.mean(np.stack(replicate_sets), axis=0)
-        low, high = percentile_interval(macro, evaluation.confidence)
-        seed_gains = np.mean(
-            [
-                [t[lang]["score"] - b[lang]["score"] for lang in by_seed[seeds[0]].languages]
-                for t, b in zip(treated, base, strict=True)
-            ],
-            axis=1,
+        languages = list(by_seed[seeds[0]].languages)
+        groups_of_target = [LanguageGroup(MACRO, "every evaluated language", tuple(languages))]
+        groups_of_target += language_groups(
+            languages,
+            high_resource_gib=evaluation.high_resource_gib,
+            xtreme_r=by_seed[seeds[0]].task_spec.type == TaskType.RETRIEVAL,
         )
-        rows.append(
-            {
-                "encoder": encoder,
-                "target": target,
-                "intermediate": intermediate,
-                "language": MACRO,
-                "n": sum(len(treated[0][lang]["gold"]) for lang in by_seed[seeds[0]].languages),
-                "seeds": len(seeds),
-                "baseline": float(np.mean([e.baseline for e in estimates])),
-                "with_intermediate": float(np.mean([e.treated for e in estimates])),
-                "gain": float(seed_gains.mean()),
-                "gain_std": float(seed_gains.std(ddof=1)) if len(seeds) > 1 else 0.0,
-                "ci_low": low,
-                "ci_high": high,
-            }
-        )
+        for group in groups_of_target:
+            index = [languages.index(lang) for lang in group.members]
+            macro = np.mean(np.stack([replicate_sets[i] for i in index]), axis=0)
+            low, high = percentile_interval(macro, evaluation.confidence)
+            seed_gains = np.array(
+                [
+                    np.mean([t[lang]["score"] - b[lang]["score"] for lang in group.members])
+                    for t, b in zip(treated, base, strict=True)
+                ]
+            )
+            rows.append(
+                {
+                    "encoder": encoder,
+                    "target": target,
+                    "intermediate": intermediate,
+                    "language": group.name,
+                    "n": sum(len(treated[0][lang]["gold"]) for lang in group.members),
+                    "seeds": len(seeds),
+                    "baseline": float(np.mean([estimates[i].baseline for i in index])),
+                    "with_intermediate": float(np.mean([estimates[i].treated for i in index])),
+                    "gain": float(seed_gains.mean()),
+                    "gain_std": float(seed_gains.std(ddof=1)) if len(seeds) > 1 else 0.0,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "members": " ".join(group.members),
+                }
+            )
     return pd.DataFrame(rows, columns=GAIN_COLUMNS)
 
 
@@ -188,6 +201,12 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         **provenance(),
         "confidence": plan.config.evaluation.confidence,
         "averaging": "macro over languages (unweighted)",
+        "language_groups": {
+            "resource_level": f"{SIZE_SOURCE}; high-resource from "
+            f"{plan.config.evaluation.high_resource_gib:g} GiB",
+            "African": "languages of Africa, incl. North African Arabic varieties and Berber",
+            "XTREME-R": "non-English languages of XTREME-R (Tatoeba only)",
+        },
         "scores": _records(scores),
         "gains": _records(gains),
     }
@@ -253,8 +272,9 @@ def render(payload: dict[str, Any], console: Console) -> None:
                 f"{target} ({metric_of.get(target, 'score')}), encoder {encoder}: "
                 f"baseline vs intermediate {intermediate}, mean of {seeds} seed(s)"
             ),
-            caption=f"{MACRO}: unweighted mean over languages; CI: {confidence}% paired bootstrap "
-            "over test items and seeds",
+            caption=f"{MACRO} and groups: unweighted mean over their languages; CI: {confidence}% paired "
+            "bootstrap over test items and seeds; low/high-resource: "
+            + payload.get("language_groups", {}).get("resource_level", "pre-training data size"),
             box=box.SIMPLE_HEAD,
         )
         for column in (
@@ -268,7 +288,13 @@ def render(payload: dict[str, Any], console: Console) -> None:
         ):
             table.add_column(column, justify="left" if column == "language" else "right", no_wrap=True)
         for _, row in block.iterrows():
-            style = "bold" if row["language"] == MACRO else None
+            style = (
+                "bold"
+                if row["language"] == MACRO
+                else "italic"
+                if row["members"] != row["language"]
+                else None
+            )
             table.add_row(
                 row["language"],
                 str(row["n"]),

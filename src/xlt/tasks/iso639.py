@@ -60,6 +60,14 @@ def _parse_table() -> tuple[dict[str, str], dict[str, str]]:
 
 
 LANGUAGE_NAMES, _CODE_BY_NAME = _parse_table()
+# 639-2 (and 639-1) code -> 639-1 code
+TO_639_1 = {
+    code: two
+    for entry in _TABLE.replace("\n", "|").split("|")
+    if entry.strip()
+    for two, three, _ in [entry.split(" ", 2)]
+    for code in (two, *three.split("/"))
+}
 ISO_639_1 = frozenset(code for code in LANGUAGE_NAMES if len(code) == 2)
 ISO_639_2 = frozenset(code for code in LANGUAGE_NAMES if len(code) == 3)
 
