@@ -141,16 +141,45 @@ def run_command(
     ] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="run failed stages again")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="show progress bars")] = True,
+    executor: Annotated[
+        str, typer.Option("--executor", help="local (one stage at a time) or ray (stages as Ray tasks)")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address", help="existing Ray cluster (e.g. auto, ray://host:10001); default: local"
+        ),
+    ] = None,
 ) -> None:
     """Run a study: train and evaluate every stage not yet finished, then print the results table."""
     from xlt.study.config import load_study
+    from xlt.study.runner import EXECUTORS
 
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor '{executor}'", f"choose one of: {', '.join(EXECUTORS)}")
+    if ray_address is not None and executor != "ray":
+        raise ConfigError("--ray-address is given but the executor is local", "add --executor ray")
     config = load_study(study, overrides)
-    _run_study(config, data_dir, output, retry_failed=retry_failed, progress=progress)
+    _run_study(
+        config,
+        data_dir,
+        output,
+        retry_failed=retry_failed,
+        progress=progress,
+        executor=executor,
+        ray_address=ray_address,
+    )
 
 
 def _run_study(
-    config: Any, data_dir: Path | None, output: Path | None, *, retry_failed: bool, progress: bool
+    config: Any,
+    data_dir: Path | None,
+    output: Path | None,
+    *,
+    retry_failed: bool,
+    progress: bool,
+    executor: Any = "local",
+    ray_address: str | None = None,
 ) -> None:
     from xlt.core.settings import resolve_data_dir
     from xlt.runs.store import RunStore
@@ -165,7 +194,14 @@ def _run_study(
     with store.locked():
         record_study(store.root, config, err_console)
         outcome = run_plan(
-            plan, store, data, retry_failed=retry_failed, console=err_console, show_progress=progress
+            plan,
+            store,
+            data,
+            retry_failed=retry_failed,
+            console=err_console,
+            show_progress=progress,
+            executor=executor,
+            ray_address=ray_address,
         )
         payload = write_results(plan, store)
     render(payload, console)

@@ -25,6 +25,22 @@ class StageBudgets(BaseModel):
     target: TrainingConfig = TrainingConfig()
 
 
+class Resources(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    cpus: float = Field(1.0, gt=0, description="CPU cores a stage reserves on the Ray cluster")
+    gpus: float = Field(
+        0.0, ge=0, description="GPUs a stage reserves on the Ray cluster (fractions share one)"
+    )
+
+
+class StageResources(BaseModel):
+    """What each stage reserves under `--executor ray` (the local executor runs one stage at a time)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    intermediate: Resources = Resources()
+    target: Resources = Resources()
+
+
 class TatoebaCheck(BaseModel):
     """Tatoeba retrieval of the base encoder and of every intermediate-trained one (PROTOCOLS)."""
 
@@ -67,6 +83,7 @@ class StudyConfig(BaseModel):
     targets: list[TargetEntry] = Field(min_length=1)
     training: StageBudgets = StageBudgets()
     evaluation: EvaluationConfig = EvaluationConfig()
+    resources: StageResources = StageResources()
     output_dir: str = "runs"
 
     @field_validator("targets", mode="before")

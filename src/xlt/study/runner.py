@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -156,6 +156,10 @@ def _evaluate(
     atomic_write_json(out / PREDICTIONS, predictions)
 
 
+Executor = Literal["local", "ray"]
+EXECUTORS: tuple[str, ...] = get_args(Executor)
+
+
 def run_plan(
     plan: StudyPlan,
     store: RunStore,
@@ -164,7 +168,11 @@ def run_plan(
     retry_failed: bool = False,
     console: Console | None = None,
     show_progress: bool = True,
+    executor: Executor = "local",
+    ray_address: str | None = None,
 ) -> RunOutcome:
+    """Run every stage that has not finished. Finished stages are reused, never rebuilt; failed ones are
+    retried only with `retry_failed`; a target whose intermediate did not finish is skipped."""
     console = console or Console(stderr=True)
     outcome = RunOutcome()
     start = time.perf_counter()
@@ -172,28 +180,53 @@ def run_plan(
     store.remove_orphans({s.stage_id for s in stages})
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:
-        study_bar = progress.add_task(f"study {plan.config.name}", total=len(stages))
+        study_bar = progress.add_task(f"study {plan.config.name} ({executor})", total=len(stages))
+        todo: list[Stage] = []
         for stage in stages:
-            blocked = stage.parent.stage_id if stage.parent is not None else None
             if store.is_done(stage.stage_id):
                 outcome.reused.append(stage.stage_id)
-            elif blocked is not None and not store.is_done(blocked):
-                outcome.skipped[stage.stage_id] = f"its intermediate stage {blocked} did not finish"
             elif (failure := store.failure(stage.stage_id)) is not None and not retry_failed:
                 outcome.failed[stage.stage_id] = str(failure.get("error"))
             else:
-                try:
-                    execute_stage(stage, store, data_dir, progress)
-                    outcome.done.append(stage.stage_id)
-                except XltError as exc:
-                    outcome.failed[stage.stage_id] = exc.one_line()
-                    console.print(f"[red]stage {stage.stage_id} failed:[/red] {exc.one_line()}")
-                except Exception as exc:
-                    outcome.failed[stage.stage_id] = f"{type(exc).__name__}: {exc}"
-                    console.print(f"[red]stage {stage.stage_id} failed:[/red] {type(exc).__name__}: {exc}")
+                todo.append(stage)
+                continue
             progress.advance(study_bar)
+
+        def finished(stage: Stage, state: str, detail: str) -> None:
+            if state == "done":
+                outcome.done.append(stage.stage_id)
+            elif state == "skipped":
+                outcome.skipped[stage.stage_id] = detail
+            else:
+                outcome.failed[stage.stage_id] = detail
+                console.print(f"[red]stage {stage.stage_id} failed:[/red] {detail}")
+            progress.advance(study_bar)
+
+        if executor == "ray":
+            from xlt.study.ray_executor import run_on_ray
+
+            run_on_ray(todo, plan, store, data_dir, finished, address=ray_address)
+        else:
+            for stage in todo:
+                finished(stage, *run_stage(stage, store, data_dir, progress))
     outcome.seconds = time.perf_counter() - start
     return outcome
+
+
+def run_stage(
+    stage: Stage, store: RunStore, data_dir: Path, progress: Progress | None = None
+) -> tuple[str, str]:
+    """Build one stage whose intermediate (if any) is finished: ("done" | "failed" | "skipped", detail)."""
+    parent = stage.parent.stage_id if stage.parent is not None else None
+    if parent is not None and not store.is_done(parent):
+        return "skipped", f"its intermediate stage {parent} did not finish"
+    try:
+        execute_stage(stage, store, data_dir, progress)
+    except XltError as exc:
+        return "failed", exc.one_line()
+    except Exception as exc:
+        return "failed", f"{type(exc).__name__}: {exc}"
+    return "done", ""
 
 
 def load_predictions(store: RunStore, stage: Stage) -> dict[str, dict[str, Any]]:

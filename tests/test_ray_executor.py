@@ -1,0 +1,64 @@
+"""The Ray executor builds the same stages as the local one, with identical results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.test_study import tiny_study
+from xlt.core.errors import ConfigError
+from xlt.runs.store import RunStore
+from xlt.study.config import load_study
+from xlt.study.plan import build_plan
+from xlt.study.results import write_results
+from xlt.study.runner import PREDICTIONS, run_plan
+
+
+def predictions(store: RunStore) -> dict[str, object]:
+    return {
+        path.parent.name: json.loads(path.read_text())
+        for path in sorted(store.stages_dir.glob(f"*/{PREDICTIONS}"))
+    }
+
+
+def test_ray_and_local_executors_give_identical_results(
+    tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
+) -> None:
+    study = tiny_study(tmp_path, tiny_encoder_dir, tatoeba="{languages: [afr], max_examples: 20}")
+    plan = build_plan(load_study(study))
+    local, distributed = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
+    # a Ray task with 1 CPU runs torch on 1 thread; the local run must too, or float sums differ in the
+    # last bit (a different reduction order), which is not what this test is about
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        first = run_plan(plan, local, data_dir, show_progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert len(first.done) == 10 and not first.failed
+
+    on_ray = run_plan(plan, distributed, data_dir, show_progress=False, executor="ray")
+    assert sorted(on_ray.done) == sorted(first.done) and not on_ray.failed and not on_ray.skipped
+    assert predictions(distributed) == predictions(local)
+    assert [r["score"] for r in write_results(plan, distributed)["scores"]] == [
+        r["score"] for r in write_results(plan, local)["scores"]
+    ]
+    for stage in plan.stages:  # every stage has its own log file, written by its worker
+        assert "stage " + stage.stage_id in (distributed.logs_dir / f"{stage.stage_id}.log").read_text()
+
+    again = run_plan(plan, distributed, data_dir, show_progress=False, executor="ray")
+    assert again.done == [] and len(again.reused) == 10
+
+
+def test_unreachable_ray_cluster_is_a_one_line_error(
+    tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
+) -> None:
+    plan = build_plan(load_study(tiny_study(tmp_path, tiny_encoder_dir)))
+    with pytest.raises(ConfigError, match=r"cannot start or reach the Ray cluster at 127\.0\.0\.1:9"):
+        run_plan(
+            plan, RunStore(tmp_path / "r"), data_dir, show_progress=False, executor="ray",
+            ray_address="127.0.0.1:9",
+        )  # fmt: skip
