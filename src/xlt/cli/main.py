@@ -52,7 +52,11 @@ def encoders_list(ctx: typer.Context) -> None:
         return
     from xlt.models.encoders import BUILTIN_ENCODERS
 
-    table = Table(title="built-in encoders")
+    table = Table(
+        title="built-in encoders",
+        caption="also: any Hugging Face id or model directory, and size variants of any of them: "
+        "NAME@layers=N keeps the first N layers (e.g. me5-small@layers=6)",
+    )
     for column in ("name", "kind", "languages", "description", "source"):
         table.add_column(column)
     for info in BUILTIN_ENCODERS.values():

@@ -68,8 +68,47 @@ BUILTIN_ENCODERS: dict[str, EncoderInfo] = {
 }
 
 
+VARIANT_OPTIONS = {"layers": "keep only the first N transformer layers (a smaller model of the same family)"}
+
+
+def split_variant(name: str) -> tuple[str, dict[str, int]]:
+    """`me5-small@layers=6` -> ("me5-small", {"layers": 6}); a name without '@' has no options.
+
+    A size variant is the base model cut to its first layers, so that a size axis can be studied with one
+    set of pre-trained weights (on a CPU, where the large models of a family are out of reach)."""
+    base, sep, spec = name.rpartition("@")
+    if not sep or not base:
+        return name, {}
+    options: dict[str, int] = {}
+    for part in spec.split(","):
+        key, _, value = part.partition("=")
+        if key not in VARIANT_OPTIONS:
+            raise ConfigError(
+                f"unknown encoder option '{key}' in '{name}'{did_you_mean(key, VARIANT_OPTIONS)}",
+                "size variants are written like me5-small@layers=6",
+            )
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(
+                f"encoder option '{key}' in '{name}' must be a positive whole number, not '{value}'",
+                "e.g. me5-small@layers=6",
+            )
+        options[key] = int(value)
+    return base, options
+
+
 def encoder_info(name: str) -> EncoderInfo:
-    """Metadata for a built-in name, a local model directory or a Hugging Face model id."""
+    """Metadata for a built-in name, a local model directory or a Hugging Face model id, or a size
+    variant of one of them (`NAME@layers=N`)."""
+    base, options = split_variant(name)
+    if options:
+        info = encoder_info(base)
+        if info.kind != "transformer":
+            raise ConfigError(
+                f"encoder '{base}' has no layers to cut ('{name}')", "use a transformer encoder"
+            )
+        return info.model_copy(
+            update={"name": name, "description": f"{info.description}, first {options['layers']} layers only"}
+        )
     if name in BUILTIN_ENCODERS:
         return BUILTIN_ENCODERS[name]
     if Path(name).expanduser().is_dir():
@@ -92,6 +131,7 @@ def encoder_info(name: str) -> EncoderInfo:
 
 def model_path(name: str) -> str:
     """A path or hub id that `transformers.AutoModel.from_pretrained` can load for this encoder."""
+    name = split_variant(name)[0]  # a size variant loads its base model's weights
     info = encoder_info(name)
     if info.kind != "transformer":
         raise ConfigError(f"encoder '{name}' has no neural weights", "use a transformer encoder here")
@@ -103,7 +143,7 @@ def model_path(name: str) -> str:
 
 def prepare(name: str, force: bool = False) -> Path | None:
     """Build (or verify) the local directory of a built-in encoder; returns it, or None if none is needed."""
-    info = encoder_info(name)
+    info = encoder_info(split_variant(name)[0])
     preparer = _PREPARERS.get(info.name)
     if preparer is None:
         return None
@@ -111,7 +151,9 @@ def prepare(name: str, force: bool = False) -> Path | None:
 
 
 def weights_hash(name: str) -> str:
-    """sha256 of the encoder's weight files (for provenance); the hub id for models not yet local."""
+    """sha256 of the encoder's weight files (for provenance); the hub id for models not yet local.
+    A size variant has its base's weights (its name, which stages also record, tells the cut)."""
+    name = split_variant(name)[0]
     info = encoder_info(name)
     if info.kind == "lexical":
         return f"lexical:{info.name}"

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from xlt.core.errors import ConfigError
-from xlt.models.encoders import EncoderInfo, encoder_info, model_path
+from xlt.models.encoders import EncoderInfo, encoder_info, model_path, split_variant
 from xlt.models.precision import Precision, autocast, resolve_precision
 
 TRAINED_WEIGHTS = "encoder.safetensors"
@@ -41,6 +41,26 @@ def _load_model(auto: Any, path: str, on_gpu: bool) -> Any:
         return auto.from_pretrained(path, **kwargs)
 
 
+def _keep_first_layers(model: Any, layers: int, name: str) -> None:
+    """Cut a transformer to its first `layers` layers, in place (BERT, XLM-R, DistilBERT, ... layouts)."""
+    total = int(model.config.num_hidden_layers)
+    if layers > total:
+        raise ConfigError(
+            f"encoder '{name}' asks for {layers} layers but the model has {total}",
+            f"choose at most layers={total}",
+        )
+    for module in model.modules():
+        for attribute in ("layer", "layers"):
+            stack = getattr(module, attribute, None)
+            if isinstance(stack, nn.ModuleList) and len(stack) == total:
+                setattr(module, attribute, nn.ModuleList(list(stack)[:layers]))
+                model.config.num_hidden_layers = layers
+                return
+    raise ConfigError(
+        f"cannot find the layer stack of encoder '{name}' to cut it", "size variants support BERT-like models"
+    )
+
+
 class SentenceEncoder(nn.Module):
     def __init__(self, name: str, *, max_length: int | None = None, device: str | None = None) -> None:
         super().__init__()
@@ -57,6 +77,9 @@ class SentenceEncoder(nn.Module):
                 f"cannot load encoder '{name}' from {path} ({str(exc).splitlines()[0]})",
                 "check the model id or directory; hub downloads need network access",
             ) from exc
+        layers = split_variant(name)[1].get("layers")
+        if layers is not None:
+            _keep_first_layers(self.transformer, layers, name)
         self.max_length = min(max_length or self.info.max_length, self.tokenizer.model_max_length)
         self.device_ = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.to(self.device_)
