@@ -133,3 +133,26 @@ def test_stage_identity_holds_only_settings_that_differ_from_defaults() -> None:
     training = stage.spec()["training"]
     assert "loss" not in training and "pair_encoder" not in training  # quickstart keeps these defaults
     assert training["max_steps"] == 30 and training["dropout"] == 0.0
+
+
+EXAMPLES = sorted((QUICKSTART.parent).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_example_study_validates_and_expands(path: Path) -> None:
+    plan = build_plan(load_study(path))
+    assert plan.targets and len({s.stage_id for s in plan.stages}) == len(plan.stages)
+
+
+def test_presets_have_the_size_the_issue_asks_for() -> None:
+    stilts = build_plan(load_study(QUICKSTART.parent / "stilts-cpu.yaml"))
+    config = stilts.config
+    assert len(config.intermediates) >= 8 and len(config.targets) >= 5 and len(config.seeds) == 2
+    assert config.encoders == ["me5-small"]
+    full = load_study(QUICKSTART.parent / "xstilts-xtreme-r.yaml")
+    assert full.encoders == ["FacebookAI/xlm-roberta-large"] and len(full.seeds) == 3
+    from xlt.tasks.registry import list_tasks
+
+    roles = {t.name: t.roles for t in list_tasks()}
+    assert set(full.intermediates) == {n for n, r in roles.items() if "intermediate" in r}
+    assert {t.task for t in full.targets} | {"tatoeba"} == {n for n, r in roles.items() if "target" in r}
