@@ -334,6 +334,78 @@ def _markdown(frame: Any) -> str:
     return header + "\n".join(cells) + "\n"
 
 
+# ---- xlt data: the pinned upstream sources of the benchmark files ----------------------------------------
+
+data_app = typer.Typer(
+    help="Benchmark data: list the pinned upstream sources, or fetch the files from them.",
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("list")
+def data_list_command() -> None:
+    """List the datasets with their upstream repository, pinned commit, licence and file count."""
+    from xlt.tasks.fetch import pinned_datasets
+
+    table = Table(title="benchmark datasets (fetch with `xlt data fetch NAME ...`)")
+    for column in ("dataset", "upstream repo", "commit", "files", "licence"):
+        table.add_column(column)
+    for info in pinned_datasets().values():
+        table.add_row(info.name, info.upstream_repo, info.commit[:12], str(len(info.files)), info.license)
+    console.print(table)
+
+
+@data_app.command("fetch")
+def data_fetch_command(
+    datasets: Annotated[
+        list[str] | None, typer.Argument(help="datasets to fetch (see `xlt data list`); none given: all")
+    ] = None,
+    tasks: Annotated[
+        str | None, typer.Option("--tasks", help="comma-separated tasks whose data to fetch")
+    ] = None,
+    study: Annotated[
+        Path | None, typer.Option("--study", help="fetch the data of this study's tasks")
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Download the pinned benchmark files from their upstream repositories, verified by sha256 (the URL
+    template can be changed with $XLT_DATA_URL, e.g. for a mirror)."""
+    from xlt.tasks.fetch import (
+        FileOutcome,
+        datasets_for_tasks,
+        fetch_datasets,
+        prepare_data_dir,
+        resolve_dataset_names,
+        study_task_names,
+    )
+
+    names: list[str] | None = None
+    if datasets or tasks or study:
+        task_names = [t.strip() for t in (tasks or "").split(",") if t.strip()]
+        if study is not None:
+            from xlt.study.config import load_study
+
+            task_names += study_task_names(load_study(study))
+        names = resolve_dataset_names(list(datasets or []) + datasets_for_tasks(task_names))
+    directory = prepare_data_dir(data_dir)
+
+    def show(outcome: FileOutcome) -> None:
+        if outcome.fetched:
+            err_console.print(f"fetched {outcome.path} ({outcome.size:,} bytes)", highlight=False)
+
+    report = fetch_datasets(names, directory, progress=show)
+    table = Table(title=f"data in {directory}")
+    for column in ("dataset", "fetched", "already present", "bytes fetched"):
+        table.add_column(column)
+    for result in report.datasets:
+        table.add_row(result.name, str(result.fetched), str(result.present), f"{result.bytes_fetched:,}")
+    console.print(table)
+    console.print(
+        f"{report.fetched} file(s) fetched ({report.bytes_fetched:,} bytes), {report.present} already present"
+    )
+
+
 def main() -> None:
     """Entry point: user errors become one line on stderr and exit code 2."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

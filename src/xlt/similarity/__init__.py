@@ -1,0 +1,1 @@
+"""Similarity between tasks: estimators and transferability scores."""

@@ -1,0 +1,54 @@
+"""The unlabeled inputs of a task as plain texts: what embedding-based similarities compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xlt.data.schema import TaskType
+from xlt.tasks import TaskSpec
+from xlt.tasks.spec import Split
+
+
+def example_text(task_type: TaskType, row: dict[str, Any]) -> str:
+    """One example's input as one text (labels are never part of it)."""
+    if task_type in (TaskType.PAIR_REGRESSION, TaskType.PAIR_CLASSIFICATION):
+        return f"{row['sentence1']} {row['sentence2']}"
+    if task_type == TaskType.SINGLE_CLASSIFICATION:
+        return str(row["text"])
+    if task_type == TaskType.MULTIPLE_CHOICE:
+        return " ".join([row["premise"], *row["choices"]])
+    if task_type == TaskType.TOKEN_TAGGING:
+        return " ".join(row["tokens"])
+    if task_type == TaskType.EXTRACTIVE_QA:
+        return f"{row['question']} {row['context']}"
+    return str(row["source"])  # retrieval: the non-English side (the English side for English itself)
+
+
+def split_for(task: TaskSpec, language: str | None) -> tuple[Split, str]:
+    """English training inputs by default; a language's test inputs for the language-aware variant."""
+    if language is None:
+        if "train" in task.languages:
+            return "train", task.languages["train"][0]
+        return "test", task.languages["test"][0]
+    return "test", language
+
+
+def task_texts(
+    task: TaskSpec, data_dir: Path, *, language: str | None = None, sample: int = 500, seed: int = 0
+) -> list[str]:
+    """A fixed random sample (without replacement) of the task's input texts; all of them if fewer."""
+    split, lang = split_for(task, language)
+    rows = task.load(data_dir, split, lang)
+    if len(rows) > sample:
+        index = np.sort(np.random.default_rng(seed).choice(len(rows), size=sample, replace=False))
+        rows = rows.select(index.tolist())
+    return [example_text(task.type, row) for row in rows]
+
+
+def texts_key(task: TaskSpec, *, language: str | None, sample: int, seed: int) -> dict[str, Any]:
+    """What determines `task_texts` (for content-addressed caches)."""
+    split, lang = split_for(task, language)
+    return {"task": task.name, "files": task.file_hashes(split, lang), "sample": sample, "seed": seed}
