@@ -1,0 +1,349 @@
+"""Do similarity scores correlate with the gains of intermediate training?
+
+`correlate` gives Spearman's rho, Kendall's tau-b and Pearson's r between similarities and gains, each
+with a percentile-bootstrap confidence interval and a two-sided permutation p-value; `correlation_table`
+does so per estimator and group; `mixed_effects` fits gain ~ similarity with random intercepts for the
+target task and the language when the optional dependency statsmodels is installed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import math
+import warnings
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from xlt.analysis.gains import percentile_interval
+
+METHODS = ("spearman", "kendall", "pearson")
+RESULT_COLUMNS = ["coefficient", "ci_low", "ci_high", "p_value", "n"]
+# Permutation and bootstrap statistics are computed on blocks of at most this many matrix elements.
+BLOCK_ELEMENTS = 2_000_000
+# Above this many pairs Kendall's tau on resampled rows uses scipy row by row (O(n log n)) instead of the
+# vectorised O(n²) pairwise-sign formula.
+KENDALL_PAIRWISE_MAX_N = 200
+TOLERANCE = 1e-12
+
+Rowwise = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class CorrelationResult:
+    """A correlation coefficient with its bootstrap interval, permutation p-value and number of pairs."""
+
+    coefficient: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n: int
+
+
+class MixedEffectsResult(TypedDict):
+    """Fixed slope of gain on similarity in a linear mixed model, and the random-effects grouping used."""
+
+    slope: float
+    stderr: float
+    p_value: float
+    n: int
+    grouping: str
+
+
+def correlate(
+    similarity: npt.ArrayLike,
+    gain: npt.ArrayLike,
+    *,
+    resamples: int = 1000,
+    permutations: int = 10000,
+    confidence: float = 0.95,
+    rng: np.random.Generator,
+) -> dict[str, CorrelationResult]:
+    """Spearman, Kendall (tau-b) and Pearson correlation of paired `similarity` and `gain` values.
+
+    Pairs with a NaN on either side are dropped and `n` counts the remaining pairs; infinite values raise
+    ValueError. The coefficient is scipy.stats' (spearmanr, kendalltau with variant "b", pearsonr).
+
+    Confidence interval: percentile bootstrap at level `confidence` over the n pairs drawn with replacement
+    (`resamples` times, the same draws for all three methods). Resamples in which either side is constant
+    are skipped; if fewer than half of the resamples remain the interval is (nan, nan).
+
+    p-value: two-sided permutation test of the coefficient, permuting `gain` against `similarity`. When n! ≤
+    `permutations`, all n! permutations are enumerated and p = #{|r_perm| ≥ |r_obs| − 1e-12} / n! (the
+    identity included), which is exact; otherwise `permutations` uniformly random permutations are drawn
+    and p = (1 + #{|r_perm| ≥ |r_obs| − 1e-12}) / (1 + permutations). With permutations = 0, p is nan.
+
+    With n < 3 or a constant side, every field but `n` is nan (nothing is raised).
+    """
+    x, y = _paired(similarity, gain)
+    n = len(x)
+    if resamples < 0 or permutations < 0 or not 0 < confidence < 1:
+        raise ValueError(
+            f"need resamples ≥ 0, permutations ≥ 0, 0 < confidence < 1: got "
+            f"{resamples}, {permutations}, {confidence}"
+        )
+    if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        nan = float("nan")
+        return {method: CorrelationResult(nan, nan, nan, nan, n) for method in METHODS}
+    observed = scipy_coefficients(x, y)
+    replicates = _bootstrap(x, y, resamples, rng)
+    p_values = _permutation_p_values(x, y, permutations, rng)
+    results = {}
+    for method in METHODS:
+        valid = replicates[method]
+        low, high = (
+            percentile_interval(valid, confidence) if 2 * len(valid) >= resamples > 0 else (np.nan, np.nan)
+        )
+        results[method] = CorrelationResult(observed[method], low, high, p_values[method], n)
+    return results
+
+
+def correlation_table(
+    frame: pd.DataFrame,
+    by: Sequence[str],
+    *,
+    resamples: int = 1000,
+    permutations: int = 10000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """`correlate` per estimator and group of `by` columns (`by=[]` pools everything of one estimator).
+
+    `frame` has columns `estimator`, `similarity`, `gain` and the `by` columns. Returns one row per
+    (estimator, *by group, method) with columns estimator, *by, method, coefficient, ci_low, ci_high,
+    p_value, n, methods in the order spearman, kendall, pearson. Each group's random generator is seeded
+    with (seed, CRC-32 of the group key), so a group's result does not depend on the other groups.
+    """
+    keys = ["estimator", *(c for c in by if c != "estimator")]
+    missing = [c for c in [*keys, "similarity", "gain"] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"correlation_table: missing columns {missing}")
+    rows: list[dict[str, Any]] = []
+    for key, group in frame.groupby(keys, sort=True, dropna=False):
+        rng = np.random.default_rng([seed, _key_hash(key)])
+        results = correlate(
+            group["similarity"].to_numpy(float),
+            group["gain"].to_numpy(float),
+            resamples=resamples,
+            permutations=permutations,
+            confidence=confidence,
+            rng=rng,
+        )
+        labels = dict(zip(keys, key, strict=True))
+        rows.extend({**labels, "method": method, **asdict(result)} for method, result in results.items())
+    return pd.DataFrame(rows, columns=[*keys, "method", *RESULT_COLUMNS])
+
+
+def mixed_effects(frame: pd.DataFrame) -> MixedEffectsResult | None:
+    """Slope of gain on similarity with random intercepts for target task and language (statsmodels).
+
+    Model: gain = β0 + β1·similarity + u_target + v_language + ε, with crossed independent random
+    intercepts u ~ N(0, σ_t²), v ~ N(0, σ_l²), fitted by REML with statsmodels' MixedLM as variance
+    components within a single group (the way statsmodels expresses crossed random effects); `grouping`
+    is then "target+language". If that fit fails or does not converge, a model with a random intercept
+    for the target only (groups = target) is tried, and `grouping` is "target". Returns the fixed slope β1,
+    its standard error, its Wald p-value and the number of rows used (rows with a missing value are
+    dropped).
+
+    Returns None when statsmodels is not installed, when target or language has fewer than 2 levels, or
+    when no fit converges. `frame` needs columns similarity, gain, target and language and should hold a
+    single estimator (a column `estimator` with several values raises ValueError).
+    """
+    missing = [c for c in ["similarity", "gain", "target", "language"] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"mixed_effects: missing columns {missing}")
+    if "estimator" in frame.columns and frame["estimator"].nunique() > 1:
+        raise ValueError("mixed_effects: fit one estimator at a time")
+    try:
+        formula_api = importlib.import_module("statsmodels.formula.api")
+    except ImportError:
+        return None
+    data = frame[["similarity", "gain", "target", "language"]].dropna()
+    if data["target"].nunique() < 2 or data["language"].nunique() < 2:
+        return None
+    data = data.assign(
+        similarity=data["similarity"].astype(float),
+        gain=data["gain"].astype(float),
+        target=data["target"].astype(str),
+        language=data["language"].astype(str),
+        single_group=0,
+    )
+    crossed: dict[str, Any] = {
+        "groups": "single_group",
+        "re_formula": "0",
+        "vc_formula": {"target": "0 + C(target)", "language": "0 + C(language)"},
+    }
+    for grouping, options in (("target+language", crossed), ("target", {"groups": "target"})):
+        fit = _fit_mixed(formula_api, data, options)
+        if fit is not None:
+            slope, stderr, p_value = fit
+            return MixedEffectsResult(
+                slope=slope, stderr=stderr, p_value=p_value, n=len(data), grouping=grouping
+            )
+    return None
+
+
+def scipy_coefficients(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """The three coefficients from scipy.stats (x and y non-constant, same length ≥ 2)."""
+    return {
+        "spearman": float(stats.spearmanr(x, y).statistic),
+        "kendall": float(stats.kendalltau(x, y).statistic),
+        "pearson": float(stats.pearsonr(x, y).statistic),
+    }
+
+
+def rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson's r between a[i] and b[i] for every row i (rows must be non-constant)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    return np.asarray(np.sum(a * b, axis=1) / np.sqrt(np.sum(a * a, axis=1) * np.sum(b * b, axis=1)))
+
+
+def rowwise_spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Spearman's rho per row: Pearson's r of the average ranks (ties get the mean of their ranks)."""
+    if len(a) == 0:
+        return np.empty(0)
+    return rowwise_pearson(stats.rankdata(a, axis=1), stats.rankdata(b, axis=1))
+
+
+def rowwise_kendall(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b per row: Σ_{i<j} s_a s_b / sqrt(Σ|s_a| · Σ|s_b|), s = sign of the pair difference.
+
+    The pairwise form costs O(n²) per row; for n above KENDALL_PAIRWISE_MAX_N scipy's O(n log n)
+    kendalltau is called row by row instead.
+    """
+    n = a.shape[1]
+    if n > KENDALL_PAIRWISE_MAX_N:
+        return np.array([stats.kendalltau(ra, rb).statistic for ra, rb in zip(a, b, strict=True)])
+    first, second = np.triu_indices(n, k=1)
+    sign_a = np.sign(a[:, first] - a[:, second])
+    sign_b = np.sign(b[:, first] - b[:, second])
+    concordance = np.sum(sign_a * sign_b, axis=1)
+    return np.asarray(concordance / np.sqrt(np.sum(np.abs(sign_a), axis=1) * np.sum(np.abs(sign_b), axis=1)))
+
+
+ROWWISE: dict[str, Rowwise] = {
+    "spearman": rowwise_spearman,
+    "kendall": rowwise_kendall,
+    "pearson": rowwise_pearson,
+}
+
+
+def _paired(similarity: npt.ArrayLike, gain: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides as float vectors, pairs with a NaN dropped."""
+    x = np.asarray(similarity, dtype=float).ravel()
+    y = np.asarray(gain, dtype=float).ravel()
+    if len(x) != len(y):
+        raise ValueError(f"similarity and gain differ in length: {len(x)} vs {len(y)}")
+    if np.isinf(x).any() or np.isinf(y).any():
+        raise ValueError("similarity and gain must not be infinite")
+    keep = ~(np.isnan(x) | np.isnan(y))
+    return x[keep], y[keep]
+
+
+def _block_rows(n: int) -> int:
+    """Rows per block so that a block of pairwise differences stays within BLOCK_ELEMENTS."""
+    width = n * (n - 1) // 2 if n <= KENDALL_PAIRWISE_MAX_N else n
+    return max(1, BLOCK_ELEMENTS // max(width, n, 1))
+
+
+def _blocks(total: int, size: int) -> Iterator[int]:
+    """Sizes of consecutive blocks of at most `size` that add up to `total`."""
+    for start in range(0, total, size):
+        yield min(size, total - start)
+
+
+def _bootstrap(
+    x: np.ndarray, y: np.ndarray, resamples: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Coefficients on `resamples` pair resamples, resamples with a constant side left out."""
+    n = len(x)
+    replicates: dict[str, list[np.ndarray]] = {method: [] for method in METHODS}
+    for size in _blocks(resamples, _block_rows(n)):
+        rows = rng.integers(0, n, size=(size, n))
+        xs, ys = x[rows], y[rows]
+        valid = (np.ptp(xs, axis=1) > 0) & (np.ptp(ys, axis=1) > 0)
+        for method in METHODS:
+            replicates[method].append(ROWWISE[method](xs[valid], ys[valid]))
+    return {
+        method: np.concatenate(values) if values else np.empty(0) for method, values in replicates.items()
+    }
+
+
+def _permutation_orders(
+    n: int, permutations: int, rng: np.random.Generator
+) -> tuple[Iterator[np.ndarray], bool]:
+    """Blocks of permutations of 0..n-1 (rows) and whether they enumerate all n! permutations."""
+    exact = n <= 20 and math.factorial(n) <= permutations
+    block = _block_rows(n)
+    if exact:
+        every = np.array(list(itertools.permutations(range(n))), dtype=np.intp)
+        return iter(np.array_split(every, max(1, math.ceil(len(every) / block)))), True
+    identity = np.arange(n)
+    drawn = (rng.permuted(np.tile(identity, (size, 1)), axis=1) for size in _blocks(permutations, block))
+    return drawn, False
+
+
+def _permutation_p_values(
+    x: np.ndarray, y: np.ndarray, permutations: int, rng: np.random.Generator
+) -> dict[str, float]:
+    """Two-sided permutation p-value of each coefficient (see `correlate`)."""
+    if permutations == 0:
+        return dict.fromkeys(METHODS, float("nan"))
+    observed = {method: float(ROWWISE[method](x[None, :], y[None, :])[0]) for method in METHODS}
+    rank_x, rank_y = stats.rankdata(x), stats.rankdata(y)
+    counts = dict.fromkeys(METHODS, 0)
+    total = 0
+    orders, exact = _permutation_orders(len(x), permutations, rng)
+    for order in orders:
+        total += len(order)
+        permuted = {
+            "pearson": (x, y[order]),
+            "spearman": (rank_x, rank_y[order]),
+            "kendall": (x, y[order]),
+        }
+        for method in METHODS:
+            fixed, moved = permuted[method]
+            coefficients = ROWWISE["pearson" if method == "spearman" else method](
+                np.broadcast_to(fixed, moved.shape), moved
+            )
+            counts[method] += int(np.sum(np.abs(coefficients) >= abs(observed[method]) - TOLERANCE))
+    if exact:
+        return {method: counts[method] / total for method in METHODS}
+    return {method: (1 + counts[method]) / (1 + total) for method in METHODS}
+
+
+def _key_hash(key: tuple[Any, ...] | Any) -> int:
+    """A stable 32-bit hash of a group key (independent of Python's per-process string hashing)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return zlib.crc32("\x1f".join(str(part) for part in parts).encode())
+
+
+def _fit_mixed(
+    formula_api: Any, data: pd.DataFrame, options: dict[str, Any]
+) -> tuple[float, float, float] | None:
+    """Slope, standard error and p-value of gain ~ similarity fitted by REML with the given grouping.
+
+    None if the fit raises a numerical error, does not converge or gives a non-finite value.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fitted = formula_api.mixedlm("gain ~ similarity", data, **options).fit(reml=True)
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            return None
+    if not getattr(fitted, "converged", False):
+        return None
+    values = (
+        float(fitted.fe_params["similarity"]),
+        float(fitted.bse_fe["similarity"]),
+        float(fitted.pvalues["similarity"]),
+    )
+    return values if all(np.isfinite(values)) else None
