@@ -12,13 +12,9 @@ import torch
 from xlt.core.errors import ConfigError
 from xlt.models.sentence import SentenceEncoder
 from xlt.similarity.embeddings import VectorCache, textemb_vector
-from xlt.similarity.estimators import (
-    ESTIMATORS,
-    SimilarityContext,
-    get_estimators,
-    similarity_matrix,
-)
+from xlt.similarity.estimators import SimilarityContext, similarity_matrix
 from xlt.similarity.inputs import task_texts
+from xlt.similarity.registry import ESTIMATORS, get_estimators
 from xlt.tasks import get_task
 
 

@@ -334,6 +334,97 @@ def _markdown(frame: Any) -> str:
     return header + "\n".join(cells) + "\n"
 
 
+@app.command("similarity")
+def similarity_command(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="a study YAML file, a study directory, or INTERMEDIATES:TARGETS (e.g. stsb,mrpc:semrel,xnli)"
+        ),
+    ],
+    estimators: Annotated[
+        str | None, typer.Option("--estimators", help="comma-separated (default: all); see --help")
+    ] = None,
+    sample: Annotated[int, typer.Option("--sample", help="English inputs per task for embeddings")] = 500,
+    seed: Annotated[
+        int, typer.Option("--seed", help="seed of the input samples and the random baseline")
+    ] = 0,
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="base encoder when SOURCE is a task list")
+    ] = "me5-small",
+    data_dir: DataDirOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="CSV file (default: similarity.csv in the study directory)"),
+    ] = None,
+) -> None:
+    """Similarity of every (intermediate, target) pair by each estimator; printed as matrices and saved
+    as a long CSV. TaskEmb, LogME, LEEP and NCE need a study's finished stages (NaN otherwise)."""
+    from rich.progress import Progress
+
+    from xlt.core.settings import resolve_data_dir
+    from xlt.runs.store import RunStore
+    from xlt.similarity.estimators import SimilarityContext, similarity_matrix
+    from xlt.similarity.registry import get_estimators
+    from xlt.similarity.study import SIMILARITY_CSV, pairs_from_spec, save_similarity, study_similarity
+    from xlt.study.config import load_study
+    from xlt.study.plan import build_plan
+    from xlt.study.records import read_study
+
+    data = resolve_data_dir(data_dir)
+    chosen = get_estimators([e.strip() for e in estimators.split(",")] if estimators else None)
+    path = Path(source)
+    with Progress(console=err_console, transient=True) as progress:
+        bar = progress.add_task("similarity", total=None)
+
+        def step(label: str) -> None:
+            progress.update(bar, description=label, advance=1)
+
+        if path.is_dir() or (path.suffix in (".yaml", ".yml") and path.is_file()):
+            config = read_study(path) if path.is_dir() else load_study(path)
+            root = path if path.is_dir() else _study_dir(config, None)
+            plan = build_plan(config)
+            store = RunStore(root) if (root / "stages").is_dir() else None
+            frame = study_similarity(
+                plan,
+                store,
+                data,
+                chosen,
+                sample=sample,
+                seed=seed,
+                probe_examples=probe_examples,
+                fisher_examples=fisher_examples,
+                on_pair=step,
+            )
+            target = output or root / SIMILARITY_CSV
+        elif ":" in source:
+            context = SimilarityContext(data, encoder=encoder, sample=sample, seed=seed)
+            frame = similarity_matrix(context, pairs_from_spec(source), chosen, on_pair=step)
+            target = output or Path(SIMILARITY_CSV)
+        else:
+            raise ConfigError(
+                f"'{source}' is neither a study file, a study directory nor INTERMEDIATES:TARGETS",
+                "e.g. `xlt similarity examples/stilts-cpu.yaml` or `xlt similarity stsb,mrpc:semrel`",
+            )
+    save_similarity(frame, target)
+    _print_similarity(frame)
+    err_console.print(f"{len(frame)} similarities saved to {target}")
+
+
+def _print_similarity(frame: Any) -> None:
+    for estimator, block in frame.groupby("estimator", sort=False):
+        languages = block["language"].nunique()
+        matrix = block.groupby(["intermediate", "target"], sort=False)["similarity"].mean().unstack()
+        title = f"{estimator}" + (f" (mean over {languages} languages)" if languages > 1 else "")
+        table = Table(title=title)
+        table.add_column("intermediate \\ target")
+        for column in matrix.columns:
+            table.add_column(str(column), justify="right")
+        for name, row in matrix.iterrows():
+            table.add_row(str(name), *("-" if v != v else f"{v:.3f}" for v in row))
+        console.print(table)
+
+
 # ---- xlt data: the pinned upstream sources of the benchmark files ----------------------------------------
 
 data_app = typer.Typer(

@@ -16,7 +16,6 @@ from typing import ClassVar
 
 import pandas as pd
 
-from xlt.core.errors import ConfigError, did_you_mean
 from xlt.similarity.embeddings import VectorCache, VectorKind, cosine
 from xlt.tasks import TaskSpec
 
@@ -115,18 +114,6 @@ class Random(Estimator):
 ESTIMATORS: dict[str, Estimator] = {
     e.name: e for e in (SEmb(), TextEmb(), SEmbLanguage(), Taxonomy(), Random())
 }
-
-
-def get_estimators(names: Sequence[str] | None) -> list[Estimator]:
-    if names is None:
-        return list(ESTIMATORS.values())
-    unknown = [n for n in names if n not in ESTIMATORS]
-    if unknown:
-        raise ConfigError(
-            f"unknown similarity estimator '{unknown[0]}'{did_you_mean(unknown[0], ESTIMATORS)}",
-            f"choose from: {', '.join(ESTIMATORS)}",
-        )
-    return [ESTIMATORS[n] for n in names]
 
 
 def similarity_matrix(

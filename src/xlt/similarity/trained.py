@@ -1,0 +1,339 @@
+"""Estimators that need the study's trained models: TaskEmb (Fisher), LogME, LEEP and NCE.
+
+They read finished stages of a study: an intermediate task's model is its intermediate stage, a target
+task's model is its baseline target stage (trained on the target's English data from the base encoder).
+The first seed of the study is used. Results are cached under the hash of the stages and settings.
+
+- TaskEmb (Vu et al. 2020): the diagonal of the empirical Fisher information of a task's trained model,
+  F = mean_i (d log p(y_i | x_i) / d theta)^2, over the parameters of the encoder's top `fisher_layers`
+  layers (shared by every task, so vectors are comparable), from per-example gradients (one backward pass
+  per example) on a fixed sample of English training examples. Bi-encoder pair regression uses the
+  squared error of the cosine (a Gaussian likelihood) since its CoSENT loss is not defined per example.
+  Similarity: cosine of the two Fisher vectors.
+- LogME (You et al. 2021): the intermediate-trained encoder's features of the target's English training
+  inputs against the target's labels. Features: the sentence embedding (single texts), [u*v, |u-v|] of the
+  two sentence embeddings (pairs), the first sub-word state of each word (tagging). Not defined here for
+  multiple choice, QA and retrieval targets (NaN).
+- LEEP (Nguyen et al. 2020) and NCE (Tran et al. 2019): where the intermediate has classes (sentence or
+  pair classification): its trained head's label distribution (LEEP) or arg-max label (NCE) on the
+  target's English training inputs, against the target's labels. Pair inputs go to a pair intermediate as
+  pairs and to a single-sentence intermediate joined by a space; regression targets are cut into 5 quantile
+  bins. Not defined for tagging, QA, multiple-choice or retrieval (NaN).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from datasets import Dataset
+from safetensors.torch import load_file
+
+from xlt.core.hashing import config_hash
+from xlt.core.io import atomic_path
+from xlt.core.settings import cache_dir
+from xlt.data.schema import TaskType
+from xlt.models.sentence import SentenceEncoder
+from xlt.runs.store import RunStore
+from xlt.similarity.embeddings import cosine
+from xlt.similarity.estimators import Estimator, SimilarityContext
+from xlt.similarity.transferability import leep, logme, nce
+from xlt.study.plan import Stage, StudyPlan
+from xlt.tasks import TaskSpec
+from xlt.training.kinds import make_kind
+from xlt.training.kinds.base import HEAD_WEIGHTS, TaskKind, WithHead
+from xlt.training.kinds.classification import Classification
+
+TRAINED_FORMAT = 1
+PAIR_TYPES = (TaskType.PAIR_REGRESSION, TaskType.PAIR_CLASSIFICATION)
+CLASS_SOURCE_TYPES = (TaskType.PAIR_CLASSIFICATION, TaskType.SINGLE_CLASSIFICATION)
+
+
+@dataclass
+class TrainedStages:
+    """The finished stages a similarity can use, by task name (first seed of the study)."""
+
+    store: RunStore
+    models: dict[str, Stage] = field(default_factory=dict)
+
+    @classmethod
+    def from_plan(cls, plan: StudyPlan, store: RunStore) -> TrainedStages:
+        seed = plan.config.seeds[0]
+        models: dict[str, Stage] = {}
+        for stage in plan.intermediates:
+            if stage.seed == seed and store.is_done(stage.stage_id):
+                models.setdefault(stage.task, stage)
+        for stage in plan.targets:
+            trained = stage.training is not None and stage.parent is None and stage.seed == seed
+            if trained and store.is_done(stage.stage_id):
+                models.setdefault(stage.task, stage)
+        return cls(store, models)
+
+    def stage(self, task: str) -> Stage | None:
+        return self.models.get(task)
+
+    def load_kind(self, stage: Stage) -> TaskKind:
+        """The stage's trained encoder and head, ready for inference or gradients."""
+        assert stage.training is not None
+        encoder = SentenceEncoder(stage.encoder)
+        directory = self.store.stage_dir(stage.stage_id)
+        encoder.load_trained(directory)
+        training = stage.training
+        if stage.task_spec.type == TaskType.PAIR_REGRESSION and training.pair_encoder == "bi":
+            training = training.model_copy(update={"loss": "cosine_mse"})
+        kind = make_kind(encoder, stage.task_spec, training)
+        if isinstance(kind.model, WithHead) and (directory / HEAD_WEIGHTS).is_file():
+            kind.model.head.load_state_dict(load_file(str(directory / HEAD_WEIGHTS)))
+        kind.model.eval()
+        return kind
+
+    def load_encoder(self, stage: Stage) -> SentenceEncoder:
+        encoder = SentenceEncoder(stage.encoder)
+        encoder.load_trained(self.store.stage_dir(stage.stage_id))
+        encoder.eval()
+        return encoder
+
+
+@dataclass
+class TrainedContext(SimilarityContext):
+    """A similarity context with a study's trained stages."""
+
+    stages: TrainedStages | None = None
+    fisher_layers: int = 2
+    fisher_examples: int = 64
+    probe_examples: int = 500
+
+
+def _english_sample(task: TaskSpec, data_dir: Path, size: int, seed: int) -> Dataset:
+    rows = task.load(data_dir, "train", task.languages["train"][0])
+    if len(rows) > size:
+        index = np.sort(np.random.default_rng(seed).choice(len(rows), size=size, replace=False))
+        rows = rows.select(index.tolist())
+    return rows
+
+
+def _cached(kind: str, key: dict[str, Any], compute: Any) -> Any:
+    """A float or vector under $XLT_CACHE_DIR/similarity/<kind>-<hash>.(json|npy)."""
+    digest = config_hash({"format": TRAINED_FORMAT, "kind": kind, **key})
+    root = cache_dir() / "similarity"
+    vector_path, scalar_path = root / f"{kind}-{digest}.npy", root / f"{kind}-{digest}.json"
+    if vector_path.is_file():
+        return np.load(vector_path)
+    if scalar_path.is_file():
+        return float(json.loads(scalar_path.read_text())["value"])
+    value = compute()
+    root.mkdir(parents=True, exist_ok=True)
+    if isinstance(value, np.ndarray):
+        with atomic_path(vector_path) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, value)
+    else:
+        with atomic_path(scalar_path) as tmp:
+            tmp.write_text(json.dumps({"value": value}))
+    return value
+
+
+def _top_layer_parameters(encoder: SentenceEncoder, layers: int) -> list[torch.nn.Parameter]:
+    total = int(encoder.transformer.config.num_hidden_layers)
+    keep = {f"encoder.layer.{i}." for i in range(max(total - layers, 0), total)}
+    chosen = [p for n, p in encoder.transformer.named_parameters() if any(n.startswith(k) for k in keep)]
+    if not chosen:
+        raise ValueError("no encoder layers found for the Fisher information")
+    return chosen
+
+
+def fisher_diagonal(kind: TaskKind, data: Dataset, layers: int) -> np.ndarray:
+    """mean over examples of the squared per-example gradient of the loss (the empirical Fisher)."""
+    parameters = _top_layer_parameters(kind.encoder, layers)
+    for parameter in kind.model.parameters():
+        parameter.requires_grad_(False)
+    for parameter in parameters:
+        parameter.requires_grad_(True)
+    total = [torch.zeros_like(p, dtype=torch.float32) for p in parameters]
+    for i in range(len(data)):
+        loss, _ = kind.loss(data, [i])
+        grads = torch.autograd.grad(loss, parameters, allow_unused=True)
+        for acc, grad in zip(total, grads, strict=True):
+            if grad is not None:
+                acc += grad.float() ** 2
+    return torch.cat([(t / max(len(data), 1)).flatten() for t in total]).numpy()
+
+
+class _StageEstimator(Estimator):
+    """Needs a TrainedContext whose stages include the tasks; NaN where a model is missing."""
+
+    requires: ClassVar[str] = "a study's trained stages"
+
+    def _stages(self, context: SimilarityContext) -> TrainedStages | None:
+        return context.stages if isinstance(context, TrainedContext) else None
+
+
+class TaskEmb(_StageEstimator):
+    name = "taskemb"
+    description = "cosine of diagonal empirical Fisher vectors of each task's trained model (Vu et al. 2020)"
+
+    def _vector(self, context: TrainedContext, stages: TrainedStages, stage: Stage) -> np.ndarray:
+        def compute() -> np.ndarray:
+            kind = stages.load_kind(stage)
+            sample = _english_sample(stage.task_spec, context.data_dir, context.fisher_examples, context.seed)
+            return fisher_diagonal(kind, sample, context.fisher_layers)
+
+        key = {"stage": stage.stage_id, "n": context.fisher_examples, "layers": context.fisher_layers}
+        return np.asarray(_cached("taskemb", {**key, "seed": context.seed}, compute))
+
+    def similarity(
+        self, context: SimilarityContext, intermediate: TaskSpec, target: TaskSpec, language: str | None
+    ) -> float:
+        stages = self._stages(context)
+        if stages is None or not isinstance(context, TrainedContext):
+            return float("nan")
+        first, second = stages.stage(intermediate.name), stages.stage(target.name)
+        if first is None or second is None:
+            return float("nan")
+        return cosine(self._vector(context, stages, first), self._vector(context, stages, second))
+
+
+def probe_features(encoder: SentenceEncoder, task: TaskSpec, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of a target's examples under an encoder, for LogME; empty if undefined."""
+    if task.type in PAIR_TYPES:
+        u = encoder.encode(list(data["sentence1"]))
+        v = encoder.encode(list(data["sentence2"]))
+        return np.concatenate([u * v, np.abs(u - v)], axis=1), np.asarray(data["label"])
+    if task.type == TaskType.SINGLE_CLASSIFICATION:
+        return encoder.encode(list(data["text"])), np.asarray(data["label"])
+    if task.type == TaskType.TOKEN_TAGGING:
+        return _token_features(encoder, data)
+    return np.empty((0, 0)), np.empty(0)
+
+
+@torch.inference_mode()
+def _token_features(
+    encoder: SentenceEncoder, data: Dataset, batch_size: int = 32
+) -> tuple[np.ndarray, np.ndarray]:
+    features, labels = [], []
+    for start in range(0, len(data), batch_size):
+        rows = data[start : start + batch_size]
+        encoded = encoder.tokenizer(
+            rows["tokens"], is_split_into_words=True, truncation=True, max_length=encoder.max_length,
+            padding=True, return_tensors="pt",
+        )  # fmt: skip
+        states = encoder.token_states(
+            encoded["input_ids"].to(encoder.device_), encoded["attention_mask"].to(encoder.device_)
+        ).float()
+        for row, tags in enumerate(rows["tags"]):
+            seen: set[int] = set()
+            for position, word in enumerate(encoded.word_ids(row)):
+                if word is not None and word not in seen:
+                    seen.add(word)
+                    features.append(states[row, position].cpu().numpy())
+                    labels.append(tags[word])
+    return np.stack(features), np.asarray(labels)
+
+
+class LogME(_StageEstimator):
+    name = "logme"
+    description = "LogME of the target's English labels on the intermediate-trained encoder's features"
+
+    def similarity(
+        self, context: SimilarityContext, intermediate: TaskSpec, target: TaskSpec, language: str | None
+    ) -> float:
+        stages = self._stages(context)
+        stage = stages.stage(intermediate.name) if stages is not None else None
+        if stages is None or stage is None or not isinstance(context, TrainedContext):
+            return float("nan")
+        if target.type not in (*PAIR_TYPES, TaskType.SINGLE_CLASSIFICATION, TaskType.TOKEN_TAGGING):
+            return float("nan")
+
+        def compute() -> float:
+            data = _english_sample(target, context.data_dir, context.probe_examples, context.seed)
+            features, labels = probe_features(stages.load_encoder(stage), target, data)
+            return logme(features, labels, regression=target.type == TaskType.PAIR_REGRESSION)
+
+        key = {
+            "stage": stage.stage_id,
+            "target": target.name,
+            "files": target.file_hashes("train", target.languages["train"][0]),
+        }
+        return float(_cached("logme", {**key, "n": context.probe_examples, "seed": context.seed}, compute))
+
+
+def _target_classes(task: TaskSpec, data: Dataset, bins: int = 5) -> np.ndarray:
+    labels = np.asarray(data["label"])
+    if task.type != TaskType.PAIR_REGRESSION:
+        return labels.astype(int)
+    edges = np.quantile(labels, np.linspace(0, 1, bins + 1)[1:-1])
+    return np.searchsorted(edges, labels, side="right")
+
+
+def source_probabilities(
+    kind: Classification, source: TaskSpec, target: TaskSpec, data: Dataset
+) -> np.ndarray:
+    """The intermediate head's label distribution on the target's inputs, in the intermediate's format."""
+    if target.type in PAIR_TYPES and source.type == TaskType.PAIR_CLASSIFICATION:
+        inputs = Dataset.from_dict({"sentence1": data["sentence1"], "sentence2": data["sentence2"]})
+    elif target.type in PAIR_TYPES:
+        inputs = Dataset.from_dict(
+            {"text": [f"{a} {b}" for a, b in zip(data["sentence1"], data["sentence2"], strict=True)]}
+        )
+    elif source.type == TaskType.SINGLE_CLASSIFICATION:
+        inputs = Dataset.from_dict({"text": data["text"]})
+    else:  # a single-text target through a pair intermediate: the text as sentence 1, nothing as sentence 2
+        inputs = Dataset.from_dict({"sentence1": data["text"], "sentence2": [""] * len(data)})
+    logits = kind._predict_outputs(inputs, 64, "auto")
+    logits = logits - logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+class _ClassTransfer(_StageEstimator):
+    score_name: ClassVar[str]
+
+    def similarity(
+        self, context: SimilarityContext, intermediate: TaskSpec, target: TaskSpec, language: str | None
+    ) -> float:
+        stages = self._stages(context)
+        stage = stages.stage(intermediate.name) if stages is not None else None
+        if stages is None or stage is None or not isinstance(context, TrainedContext):
+            return float("nan")
+        defined_target = (*PAIR_TYPES, TaskType.SINGLE_CLASSIFICATION)
+        if intermediate.type not in CLASS_SOURCE_TYPES or target.type not in defined_target:
+            return float("nan")
+
+        def compute() -> float:
+            data = _english_sample(target, context.data_dir, context.probe_examples, context.seed)
+            kind = stages.load_kind(stage)
+            assert isinstance(kind, Classification)
+            probs = source_probabilities(kind, intermediate, target, data)
+            classes = _target_classes(target, data)
+            return leep(probs, classes) if self.score_name == "leep" else nce(probs.argmax(axis=1), classes)
+
+        key = {
+            "stage": stage.stage_id,
+            "target": target.name,
+            "files": target.file_hashes("train", target.languages["train"][0]),
+        }
+        return float(
+            _cached(self.score_name, {**key, "n": context.probe_examples, "seed": context.seed}, compute)
+        )
+
+
+class LEEP(_ClassTransfer):
+    name = "leep"
+    description = (
+        "LEEP of the intermediate head's label distribution on the target's inputs (Nguyen et al. 2020)"
+    )
+    score_name = "leep"
+
+
+class NCE(_ClassTransfer):
+    name = "nce"
+    description = (
+        "negative conditional entropy of target labels given the intermediate's labels (Tran et al. 2019)"
+    )
+    score_name = "nce"
+
+
+TRAINED_ESTIMATORS: dict[str, Estimator] = {e.name: e for e in (TaskEmb(), LogME(), LEEP(), NCE())}

@@ -1,0 +1,115 @@
+"""TaskEmb, LogME, LEEP and NCE on a tiny study's trained stages, and `xlt similarity` on a study."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from xlt.cli.main import app
+from xlt.core.errors import ConfigError
+from xlt.runs.store import RunStore
+from xlt.similarity.registry import get_estimators
+from xlt.similarity.study import SIMILARITY_CSV, study_pairs, study_similarity
+from xlt.similarity.trained import TrainedStages, fisher_diagonal
+from xlt.study.config import load_study
+from xlt.study.plan import build_plan
+from xlt.study.runner import run_plan
+
+
+@pytest.fixture(scope="module")
+def trained_study(tmp_path_factory: pytest.TempPathFactory, tiny_encoder_dir: Path, data_dir: Path) -> Path:
+    root = tmp_path_factory.mktemp("sim-study")
+    budget = "{max_steps: 3, batch_size: 8, train_limit: 48, dev_limit: 16, evaluations: 1}"
+    study = root / "study.yaml"
+    study.write_text(
+        "\n".join(
+            [
+                "name: sim",
+                f"encoders: ['{tiny_encoder_dir}']",
+                "seeds: [1]",
+                "intermediates: [mrpc, sst2, stsb]",
+                "targets: [semrel, xnli]",
+                f"training: {{intermediate: {budget}, target: {budget}}}",
+                "evaluation: {languages: [eng, en, sw], max_examples: 20, bootstrap: 50,",
+                "             tatoeba: {enabled: false}}",
+                f"output_dir: '{root / 'runs'}'",
+            ]
+        )
+        + "\n"
+    )
+    plan = build_plan(load_study(study))
+    outcome = run_plan(plan, RunStore(root / "runs" / "sim"), data_dir, show_progress=False)
+    assert not outcome.failed
+    return study
+
+
+def test_trained_estimators_are_defined_where_the_papers_define_them(
+    trained_study: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plan = build_plan(load_study(trained_study))
+    store = RunStore(trained_study.parent / "runs" / "sim")
+    assert sorted((i.name, t.name) for i, t in study_pairs(plan)) == sorted(
+        [(i, t) for i in ("mrpc", "sst2", "stsb") for t in ("semrel", "xnli")]
+    )
+    estimators = get_estimators(["taskemb", "logme", "leep", "nce"])
+    settings = {"sample": 24, "fisher_examples": 8, "probe_examples": 64}
+    frame = study_similarity(plan, store, data_dir, estimators, **settings)
+    value = {(r.estimator, r.intermediate, r.target): r.similarity for r in frame.itertuples()}
+    for key, v in value.items():
+        estimator, intermediate, _ = key
+        if estimator in ("leep", "nce") and intermediate == "stsb":
+            assert math.isnan(v), key  # a regression intermediate has no classes
+        else:
+            assert math.isfinite(v), key
+    assert all(value[("nce", i, t)] <= 1e-9 for i in ("mrpc", "sst2") for t in ("semrel", "xnli"))  # -H <= 0
+    assert all(value[("leep", i, t)] < 0 for i in ("mrpc", "sst2") for t in ("semrel", "xnli"))
+    assert all(
+        -1 <= value[("taskemb", i, t)] <= 1 for i in ("mrpc", "sst2", "stsb") for t in ("semrel", "xnli")
+    )
+
+    # cached: the same values without loading a model again
+    monkeypatch.setattr(TrainedStages, "load_kind", lambda *a: pytest.fail("model loaded"))
+    monkeypatch.setattr(TrainedStages, "load_encoder", lambda *a: pytest.fail("encoder loaded"))
+    again = study_similarity(plan, store, data_dir, estimators, **settings)
+    pd.testing.assert_frame_equal(frame, again)
+
+
+def test_fisher_is_the_mean_squared_per_example_gradient(trained_study: Path, data_dir: Path) -> None:
+    import torch
+
+    plan = build_plan(load_study(trained_study))
+    stages = TrainedStages.from_plan(plan, RunStore(trained_study.parent / "runs" / "sim"))
+    stage = stages.stage("mrpc")
+    assert stage is not None
+    kind = stages.load_kind(stage)
+    data = stage.task_spec.load(data_dir, "train", "en", limit=3)
+    fisher = fisher_diagonal(kind, data, layers=1)
+    last = [p for n, p in kind.encoder.transformer.named_parameters() if n.startswith("encoder.layer.1.")]
+    expected = [torch.zeros_like(p) for p in last]
+    for i in range(3):
+        loss, _ = kind.loss(data, [i])
+        for acc, grad in zip(expected, torch.autograd.grad(loss, last), strict=True):
+            acc += grad**2 / 3
+    np.testing.assert_allclose(
+        fisher, torch.cat([e.flatten() for e in expected]).numpy(), rtol=1e-4, atol=1e-10
+    )
+
+
+def test_cli_similarity_of_a_study_writes_the_csv(trained_study: Path, data_dir: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["similarity", str(trained_study), "--estimators", "taxonomy,random,semb-lang,logme",
+         "--sample", "16", "--probe-examples", "48", "--data-dir", str(data_dir)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(trained_study.parent / "runs" / "sim" / SIMILARITY_CSV)
+    assert set(frame.estimator) == {"taxonomy", "random", "semb-lang", "logme"}
+    assert set(frame[frame.estimator == "semb-lang"].language) == {"eng", "en", "sw"}
+    assert "taxonomy" in result.output and "logme" in result.output
+    bad = CliRunner().invoke(app, ["similarity", str(trained_study), "--estimators", "sembb"])
+    assert isinstance(bad.exception, ConfigError) and "did you mean 'semb'" in str(bad.exception)
