@@ -349,6 +349,12 @@ def similarity_command(
     seed: Annotated[
         int, typer.Option("--seed", help="seed of the input samples and the random baseline")
     ] = 0,
+    probe_examples: Annotated[
+        int, typer.Option("--probe-examples", help="target examples for LogME, LEEP and NCE")
+    ] = 500,
+    fisher_examples: Annotated[
+        int, typer.Option("--fisher-examples", help="examples per task for TaskEmb's Fisher information")
+    ] = 64,
     encoder: Annotated[
         str, typer.Option("--encoder", help="base encoder when SOURCE is a task list")
     ] = "me5-small",
