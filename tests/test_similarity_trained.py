@@ -113,3 +113,39 @@ def test_cli_similarity_of_a_study_writes_the_csv(trained_study: Path, data_dir:
     assert "taxonomy" in result.output and "logme" in result.output
     bad = CliRunner().invoke(app, ["similarity", str(trained_study), "--estimators", "sembb"])
     assert isinstance(bad.exception, ConfigError) and "did you mean 'semb'" in str(bad.exception)
+
+
+def test_report_of_a_study(trained_study: Path, data_dir: Path) -> None:
+    from rich.console import Console
+
+    from xlt.study.records import record_study
+    from xlt.study.results import write_results
+
+    config = load_study(trained_study)
+    plan = build_plan(config)
+    root = trained_study.parent / "runs" / "sim"
+    record_study(root, config, Console())
+    write_results(plan, RunStore(root))
+    runner = CliRunner()
+    done = runner.invoke(
+        app, ["similarity", str(root), "--estimators", "taxonomy,random,semb", "--sample", "16",
+              "--data-dir", str(data_dir)],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    result = runner.invoke(app, ["report", str(root), "--data-dir", str(data_dir), "--permutations", "200"])
+    assert result.exit_code == 0, result.output
+    report = root / "report"
+    markdown = (report / "report.md").read_text()
+    for heading in ("## Gains", "## Does similarity predict the gain?", "## Languages"):
+        assert heading in markdown
+    for name in ("gains.png", "similarity_vs_gain.png", "regret.png", "drop_vs_distance.png"):
+        assert (report / "figures" / name).stat().st_size > 1000, name
+    page = (report / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 4 and "figures/" not in page.split("<body>")[1]
+    selection = pd.read_csv(report / "selection.csv")
+    assert {"regret@1", "random_regret@1", "rank_of_best"} <= set(selection.columns)
+    languages = pd.read_csv(report / "languages.csv")
+    assert (
+        set(languages.script) >= {"LATIN"}
+        and languages.loc[languages.language == "eng", "distance"].iloc[0] == 0
+    )

@@ -431,6 +431,27 @@ def _print_similarity(frame: Any) -> None:
         console.print(table)
 
 
+@app.command("report")
+def report_command(
+    study_dir: Annotated[Path, typer.Argument(help="study directory (with results and similarity.csv)")],
+    data_dir: DataDirOption = None,
+    permutations: Annotated[
+        int, typer.Option("--permutations", help="permutations for the correlation p-values")
+    ] = 10000,
+) -> None:
+    """Write STUDY_DIR/report/: report.md with PNG figures, a self-contained report.html, and CSV tables
+    (gains, similarity vs gain, correlations, selection regret, languages)."""
+    from xlt.core.settings import resolve_data_dir
+    from xlt.report.build import build_report
+
+    try:
+        data: Path | None = resolve_data_dir(data_dir)
+    except ConfigError:
+        data = None  # scripts of the test inputs are then reported as unknown
+    report = build_report(study_dir, data, permutations=permutations)
+    console.print(f"report written: {report.markdown} and {report.html}")
+
+
 # ---- xlt data: the pinned upstream sources of the benchmark files ----------------------------------------
 
 data_app = typer.Typer(

@@ -1,0 +1,124 @@
+"""Does similarity predict the gain? The study's gains joined with its similarities, and the correlation
+and selection views of that table.
+
+Levels of a gains row: `language` (one test language), `target` (the macro average over a target's
+languages) and `group` (African, low-/high-resource, ...: the macro average over the group's languages).
+A language-aware similarity of a target- or group-level row is the mean over the row's languages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from xlt.analysis.correlation import correlation_table, mixed_effects
+from xlt.analysis.selection import selection_table
+
+MACRO = "macro-avg"
+JOINED_COLUMNS = ["estimator", "target", "intermediate", "language", "level", "similarity", "gain", "seeds"]
+
+
+def gain_level(row: pd.Series) -> str:
+    if row["language"] == MACRO:
+        return "target"
+    return "language" if row["members"] == row["language"] else "group"
+
+
+def join_similarity(gains: pd.DataFrame, similarity: pd.DataFrame) -> pd.DataFrame:
+    """One row per (estimator, target, intermediate, language-or-group) with its similarity and gain."""
+    if gains.empty or similarity.empty:
+        return pd.DataFrame(columns=JOINED_COLUMNS)
+    gains = gains.assign(level=gains.apply(gain_level, axis=1))
+    rows = []
+    lookup: dict[tuple[str, str, str, str], float] = {
+        (str(r.estimator), str(r.intermediate), str(r.target), str(r.language)): float(r.similarity)  # type: ignore[arg-type]
+        for r in similarity.itertuples()
+    }
+    aware = set(similarity[similarity.language != "all"].estimator)
+    for estimator in similarity.estimator.unique():
+        for g in gains.itertuples():
+            if estimator in aware:
+                values = [
+                    lookup.get((estimator, str(g.intermediate), str(g.target), m))
+                    for m in str(g.members).split()
+                ]
+                present = [v for v in values if v is not None and np.isfinite(v)]
+                value = float(np.mean(present)) if present else float("nan")
+            else:
+                value = lookup.get((estimator, str(g.intermediate), str(g.target), "all"), float("nan"))
+            rows.append([estimator, g.target, g.intermediate, g.language, g.level, value, g.gain, g.seeds])
+    joined = pd.DataFrame(rows, columns=JOINED_COLUMNS)
+    return joined[np.isfinite(joined.similarity.astype(float))].reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class TransferAnalysis:
+    joined: pd.DataFrame
+    correlations: pd.DataFrame  # view, estimator, [target|language], method, coefficient, CI, p, n
+    selection: pd.DataFrame  # per (estimator, target, language-or-group)
+    mixed: pd.DataFrame  # per estimator: slope, stderr, p, n, grouping (empty without statsmodels)
+    summary: pd.DataFrame  # per estimator: the headline numbers
+
+
+def analyse(
+    joined: pd.DataFrame, *, resamples: int = 1000, permutations: int = 10000, confidence: float = 0.95
+) -> TransferAnalysis:
+    views = {
+        "per target": (joined[joined.level == "target"], ["target"]),
+        "pooled over targets": (joined[joined.level == "target"], []),
+        "per language (pooled over targets)": (joined[joined.level == "language"], ["language"]),
+        "per language group (pooled over targets)": (joined[joined.level == "group"], ["language"]),
+        "pooled over languages and targets": (joined[joined.level == "language"], []),
+    }
+    tables = []
+    for view, (frame, by) in views.items():
+        if frame.empty:
+            continue
+        table = correlation_table(
+            frame, by, resamples=resamples, permutations=permutations, confidence=confidence
+        )
+        table.insert(0, "view", view)
+        tables.append(table)
+    correlations = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    candidates = joined[joined.level.isin(["target", "group"])]
+    selection = selection_table(candidates) if not candidates.empty else pd.DataFrame()
+    mixed_rows = []
+    for estimator, frame in joined[joined.level == "language"].groupby("estimator", sort=False):
+        fit = mixed_effects(frame)
+        if fit is not None:
+            mixed_rows.append({"estimator": estimator, **fit})
+    mixed = pd.DataFrame(mixed_rows)
+    return TransferAnalysis(joined, correlations, selection, mixed, _summary(correlations, selection))
+
+
+def _summary(correlations: pd.DataFrame, selection: pd.DataFrame) -> pd.DataFrame:
+    """Per estimator: pooled target-level Spearman (CI, p) and mean target-level Regret@1/@3 vs random."""
+    rows = []
+    if correlations.empty:
+        return pd.DataFrame()
+    pooled = correlations[(correlations.view == "pooled over targets") & (correlations.method == "spearman")]
+    targets = selection[selection.language == MACRO] if not selection.empty else selection
+    for row in pooled.itertuples():
+        entry = {
+            "estimator": row.estimator,
+            "spearman": row.coefficient,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+            "p_value": row.p_value,
+            "n": row.n,
+        }
+        mine = targets[targets.estimator == row.estimator] if not targets.empty else targets
+        if not mine.empty:
+            for k in (1, 3):
+                entry[f"regret@{k}"] = float(mine[f"regret@{k}"].mean())
+                entry[f"random_regret@{k}"] = float(mine[f"random_regret@{k}"].mean())
+            entry["rank_of_best"] = float(mine["rank_of_best"].mean())
+            entry["random_rank_of_best"] = float(mine["random_rank_of_best"].mean())
+            entry["targets_beating_random@1"] = int(
+                (mine["regret@1"] < mine["random_regret@1"] - 1e-12).sum()
+            )
+            entry["targets"] = len(mine)
+        rows.append(entry)
+    return pd.DataFrame(rows)

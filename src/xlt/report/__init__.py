@@ -1,0 +1,1 @@
+"""The study report: tables, figures, Markdown and self-contained HTML."""

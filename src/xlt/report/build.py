@@ -1,0 +1,306 @@
+"""`xlt report STUDY_DIR`: one page that says whether similarity predicts transfer, for which targets and
+languages. Writes report/report.md with PNG figures beside it and a self-contained report/report.html
+(figures inlined), plus the analysis tables as CSV."""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlt.analysis.languages import AFRICAN, SIZE_SOURCE, canonical, pretraining_gib
+from xlt.analysis.transfer import MACRO, TransferAnalysis, analyse, join_similarity
+from xlt.analysis.typology import FEATURE_SET, distance_to_english, dominant_script
+from xlt.core.errors import ConfigError
+from xlt.core.io import atomic_path
+from xlt.report import figures
+from xlt.similarity.study import SIMILARITY_CSV
+from xlt.study.results import gains_frame, read_results, scores_frame
+from xlt.tasks import get_task
+
+REPORT_DIR = "report"
+ENGLISH = {"en", "eng"}
+
+
+@dataclass(frozen=True)
+class Report:
+    markdown: Path
+    html: Path
+    analysis: TransferAnalysis | None
+
+
+def language_table(scores: pd.DataFrame, gains: pd.DataFrame, data_dir: Path | None) -> pd.DataFrame:
+    """Per (target, language): baseline score, its drop from English, mean gain over intermediates,
+    distance to English, script, CC-100 size and whether the language is African."""
+    rows = []
+    baseline = scores[scores.intermediate == "none"].groupby(["target", "language"])["score"].mean()
+    language_gains = gains[gains.members == gains.language]
+    mean_gain = language_gains.groupby(["target", "language"])["gain"].mean()
+    for key, score in baseline.items():
+        target, language = str(key[0]), str(key[1])  # type: ignore[index]
+        english = [baseline.get((target, e)) for e in ENGLISH if (target, e) in baseline]
+        script = "unknown"
+        if data_dir is not None:
+            from xlt.similarity.inputs import task_texts
+
+            try:
+                script = dominant_script(
+                    task_texts(get_task(str(target)), data_dir, language=str(language), sample=30)
+                )
+            except Exception:  # a data file that is not there: the script is simply unknown
+                script = "unknown"
+        rows.append(
+            {
+                "target": target,
+                "language": language,
+                "baseline": score,
+                "drop_from_english": (english[0] - score)
+                if english and str(language) not in ENGLISH
+                else np.nan,
+                "mean_gain": mean_gain.get((target, language), np.nan),
+                "distance": distance_to_english(str(language)),
+                "script": script,
+                "cc100_gib": pretraining_gib(str(language)),
+                "african": canonical(str(language)) in AFRICAN,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _md_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    if frame.empty:
+        return "_(none)_\n"
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "-" if not np.isfinite(value) else f"{value:.{digits}f}"
+        return str(value)
+
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |\n"
+    rule = "|" + "---|" * len(frame.columns) + "\n"
+    body = "".join("| " + " | ".join(cell(v) for v in row) + " |\n" for row in frame.itertuples(index=False))
+    return header + rule + body
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations: int = 10000) -> Report:
+    payload = read_results(study_dir)
+    gains, scores = gains_frame(payload), scores_frame(payload)
+    if gains.empty:
+        raise ConfigError(f"{study_dir} has no gains yet", "run the study's stages first (`xlt run`)")
+    out = study_dir / REPORT_DIR
+    figs = out / "figures"
+    confidence = float(payload.get("confidence", 0.95))
+    transfer = gains[gains.target != "tatoeba"]
+    sections: list[str] = [f"# Study report: {payload['study']}\n"]
+    sections.append(
+        f"Config hash `{payload['config_hash']}`, xlt {payload.get('xlt_version')} (git "
+        f"`{str(payload.get('git_commit'))[:10]}`). Gains are with-intermediate minus baseline, mean over "
+        f"{int(gains.seeds.max())} seed(s); CIs are {round(confidence * 100)}% paired bootstrap over test "
+        "items and seeds. Averages over languages are unweighted (macro).\n"
+    )
+
+    # 1. gains
+    macro = transfer[transfer.language == MACRO]
+    matrix = macro.pivot_table(index="intermediate", columns="target", values="gain", sort=False)
+    heat = figures.heatmap(matrix, "gain over the baseline (macro-avg over languages)", figs / "gains.png")
+    sections.append("## Gains\n")
+    sections.append(f"![gain heatmap](figures/{heat.name})\n")
+    table = macro[
+        ["target", "intermediate", "baseline", "with_intermediate", "gain", "gain_std", "ci_low", "ci_high"]
+    ]
+    sections.append(_md_table(table.reset_index(drop=True)))
+    groups = transfer[(transfer.members != transfer.language) & (transfer.language != MACRO)]
+    if not groups.empty:
+        sections.append("\n### Per language group\n")
+        sections.append(
+            f"Low/high-resource: {payload.get('language_groups', {}).get('resource_level', SIZE_SOURCE)}.\n\n"
+        )
+        group_matrix = groups.pivot_table(index=["target", "intermediate"], columns="language", values="gain")
+        sections.append(_md_table(group_matrix.reset_index()))
+    for target, block in transfer[transfer.members == transfer.language].groupby("target", sort=False):
+        per_language = block.pivot_table(index="intermediate", columns="language", values="gain", sort=False)
+        path = figs / f"gains-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(target))}.png"
+        figures.heatmap(per_language, f"{target}: gain per language", path)
+        sections.append(f"\n![{target} per language](figures/{path.name})\n")
+    tatoeba = gains[(gains.target == "tatoeba") & (gains.members != gains.language)]
+    if not tatoeba.empty:
+        sections.append("\n### Tatoeba retrieval of the intermediate-trained encoders (gain in accuracy@1)\n")
+        sections.append(
+            _md_table(
+                tatoeba.pivot_table(index="intermediate", columns="language", values="gain").reset_index()
+            )
+        )
+
+    # 2. similarity and its relation to the gains
+    similarity_path = study_dir / SIMILARITY_CSV
+    analysis: TransferAnalysis | None = None
+    sections.append("\n## Does similarity predict the gain?\n")
+    if not similarity_path.is_file():
+        sections.append(
+            f"No `{SIMILARITY_CSV}` in the study directory: run `xlt similarity {study_dir}` first.\n"
+        )
+    else:
+        similarity = pd.read_csv(similarity_path)
+        joined = join_similarity(transfer, similarity)
+        analysis = analyse(joined, permutations=permutations, confidence=confidence)
+        _csv(analysis.joined, out / "similarity_gain.csv")
+        _csv(analysis.correlations, out / "correlations.csv")
+        _csv(analysis.selection, out / "selection.csv")
+        sections.append(
+            "Spearman's rho between each estimator's similarity and the macro-averaged gain, pooled over "
+            "targets (one point per intermediate x target), with its bootstrap CI and permutation p-value; "
+            "selection regret is the mean over targets of Regret@k = (best gain - best gain among the top k "
+            "by similarity) / |best gain| x 100, against the exact expectation of a random choice.\n\n"
+        )
+        sections.append(_md_table(analysis.summary))
+        scatter = figures.scatter_grid(
+            joined[joined.level == "target"],
+            analysis.correlations,
+            figs / "similarity_vs_gain.png",
+            confidence=confidence,
+        )
+        sections.append(f"\n![similarity vs gain](figures/{scatter.name})\n")
+        if not analysis.summary.empty and "regret@1" in analysis.summary:
+            bars = figures.regret_bars(analysis.summary, figs / "regret.png")
+            sections.append(f"\n![selection regret](figures/{bars.name})\n")
+        per_target = analysis.correlations[
+            (analysis.correlations.view == "per target") & (analysis.correlations.method == "spearman")
+        ]
+        sections.append("\n### Spearman per target\n")
+        sections.append(
+            _md_table(
+                per_target[
+                    ["estimator", "target", "coefficient", "ci_low", "ci_high", "p_value", "n"]
+                ].reset_index(drop=True)
+            )
+        )
+        per_group = analysis.correlations[
+            (analysis.correlations.view == "per language group (pooled over targets)")
+            & (analysis.correlations.method == "spearman")
+        ]
+        if not per_group.empty:
+            sections.append("\n### Spearman per language group (pooled over targets)\n")
+            sections.append(
+                _md_table(
+                    per_group[
+                        ["estimator", "language", "coefficient", "ci_low", "ci_high", "p_value", "n"]
+                    ].reset_index(drop=True)
+                )
+            )
+        if not analysis.mixed.empty:
+            sections.append(
+                "\n### Mixed effects: gain ~ similarity, random intercepts (per-language gains)\n"
+            )
+            sections.append(_md_table(analysis.mixed))
+        sections.append(
+            "\nAll views (per target, per language, per group, pooled; Spearman, Kendall, Pearson) are in "
+            "`correlations.csv`; selection per target and group in `selection.csv`.\n"
+        )
+
+    # 3. languages
+    languages = language_table(scores[scores.target != "tatoeba"], transfer, data_dir)
+    _csv(languages, out / "languages.csv")
+    sections.append("\n## Languages\n")
+    sections.append(
+        f"Distance: 1 - cosine of URIEL `{FEATURE_SET}` vectors (lang2vec) of the language and English; "
+        f"script: the Unicode script of most letters in 30 test inputs; size: {SIZE_SOURCE}. Drop: English "
+        "baseline score minus the language's (targets with an English test set).\n\n"
+    )
+    if languages["distance"].notna().any():
+        drop = figures.language_scatter(
+            languages, "drop_from_english", "zero-shot drop from English", figs / "drop_vs_distance.png"
+        )
+        gain = figures.language_scatter(
+            languages, "mean_gain", "mean gain over intermediates", figs / "gain_vs_distance.png"
+        )
+        sections.append(
+            f"![drop vs distance](figures/{drop.name}) ![gain vs distance](figures/{gain.name})\n\n"
+        )
+        correlations = []
+        for column in ("drop_from_english", "mean_gain"):
+            for predictor in ("distance", "cc100_gib"):
+                frame = languages.dropna(subset=[column, predictor])
+                if len(frame) >= 3:
+                    from scipy.stats import spearmanr
+
+                    rho, p = spearmanr(frame[predictor], frame[column])
+                    correlations.append(
+                        {
+                            "quantity": column,
+                            "against": predictor,
+                            "spearman": float(rho),
+                            "p_value": float(p),
+                            "n": len(frame),
+                        }
+                    )
+        sections.append(_md_table(pd.DataFrame(correlations)))
+    else:
+        sections.append("_No typological distances: install lang2vec (`pip install 'xlt[analysis]'`)._\n")
+    by_script = languages.groupby("script")[["drop_from_english", "mean_gain"]].mean().reset_index()
+    sections.append("\nBy script (mean over target x language rows):\n\n" + _md_table(by_script))
+
+    markdown = "\n".join(sections)
+    md_path, html_path = out / "report.md", out / "report.html"
+    _write(md_path, markdown)
+    _write(html_path, _html(markdown, out))
+    return Report(md_path, html_path, analysis)
+
+
+def _html(markdown: str, root: Path) -> str:
+    """A small Markdown subset (headings, tables, images, paragraphs) as one HTML page, images inlined."""
+    body: list[str] = []
+    lines = markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("|"):
+            block = []
+            while i < len(lines) and lines[i].startswith("|"):
+                block.append([html.escape(c.strip()) for c in lines[i].strip("|").split("|")])
+                i += 1
+            head, rows = block[0], block[2:]
+            body.append(
+                "<table><tr>"
+                + "".join(f"<th>{c}</th>" for c in head)
+                + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+                + "</table>"
+            )
+            continue
+        images = re.findall(r"!\[([^\]]*)\]\(([^)]+)\)", line)
+        if images:
+            for alt, src in images:
+                data = base64.b64encode((root / src).read_bytes()).decode()
+                body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
+        elif line.strip():
+            text = html.escape(line)
+            text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+            body.append(f"<p>{text}</p>")
+        i += 1
+    style = (
+        "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}table{border-collapse:collapse;"
+        "font-size:12px;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
+        "img{max-width:100%}code{background:#f4f4f4}"
+    )
+    page_head = f"<head><meta charset='utf-8'><title>xlt report</title><style>{style}</style></head>"
+    return f"<!doctype html><html>{page_head}<body>{''.join(body)}</body></html>\n"
