@@ -151,6 +151,10 @@ def test_cli_run_status_results_and_errors(tmp_path: Path, tiny_encoder_dir: Pat
     assert shown.exit_code == 0 and "hau" in shown.output
     csv = runner.invoke(app, ["results", str(study_dir), "--format", "csv"])
     assert csv.output.startswith("encoder,target,intermediate,language")
+    # --refresh recomputes the files from the finished stages (e.g. while a long study runs)
+    (study_dir / "results.json").unlink()
+    refreshed = runner.invoke(app, ["results", str(study_dir), "--refresh", "--format", "json"])
+    assert refreshed.exit_code == 0 and json.loads(refreshed.output)["gains"]
     # a changed config keeps the previous results under their config hash
     old_hash = json.loads((study_dir / "study.json").read_text())["config_hash"]
     result = runner.invoke(app, [*args[:-1], "seeds=[1]", "--set", "evaluation.max_examples=30"])

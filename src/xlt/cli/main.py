@@ -308,11 +308,22 @@ def status_command(study_dir: Annotated[Path, typer.Argument(help="study directo
 def results_command(
     study_dir: Annotated[Path, typer.Argument(help="study directory")],
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or md")] = "table",
+    refresh: Annotated[
+        bool,
+        typer.Option("--refresh", help="recompute the results files from the stages finished so far"),
+    ] = False,
 ) -> None:
-    """Print a finished study's results from disk."""
+    """Print a study's results from disk (`--refresh`: from its finished stages, e.g. while it runs)."""
 
     from xlt.study.results import gains_frame, read_results, render, scores_frame
 
+    if refresh:
+        from xlt.runs.store import RunStore
+        from xlt.study.plan import build_plan
+        from xlt.study.records import read_study
+        from xlt.study.results import write_results
+
+        write_results(build_plan(read_study(study_dir)), RunStore(study_dir))
     payload = read_results(study_dir)
     if fmt == "table":
         render(payload, console)
