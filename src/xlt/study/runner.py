@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -26,6 +26,7 @@ from xlt.study.plan import Stage, StudyPlan
 from xlt.training.kinds import make_kind
 from xlt.training.kinds.base import TaskKind
 from xlt.training.loop import fit
+from xlt.training.robust import SmoothedKind
 
 log = logging.getLogger("xlt")
 PREDICTIONS = "predictions.json"
@@ -112,6 +113,9 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
             atomic_write_json(out / "train.json", dataclasses.asdict(report))
             kind.save(out, {"stage": stage.stage_id})
         if stage.kind == "target":
+            if kind is not None and stage.training is not None and stage.training.robust.method == "rs-noise":
+                # randomized smoothing: every test prediction is a vote over noisy passes
+                kind = cast(TaskKind, SmoothedKind(kind, stage.training.robust, seed=stage.seed))
             _evaluate(stage, kind, encoder, data_dir, out, progress)
         del encoder, kind
         gc.collect()

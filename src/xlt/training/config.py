@@ -9,6 +9,27 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from xlt.models.precision import Precision
 
 
+class RobustConfig(BaseModel):
+    """Robust training of a stage (PROTOCOLS, "Robustness"); `standard` is plain fine-tuning."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: Literal["standard", "rs-da", "rs-noise", "adversarial"] = Field(
+        "standard",
+        description="rs-da: synonym-substitution copies; rs-noise: Gaussian noise on input embeddings and "
+        "smoothed prediction; adversarial: perturbations of the input embeddings (PGD or FreeLB)",
+    )
+    copies: PositiveInt = Field(4, description="rs-da: augmented copies per training example (K)")
+    noise_std: float = Field(0.05, gt=0, description="rs-noise: std of the noise on input embeddings")
+    votes: PositiveInt = Field(8, description="rs-noise: noisy predictions per test example (majority/mean)")
+    style: Literal["pgd", "freelb"] = Field(
+        "freelb", description="adversarial: PGD (train on the final perturbation) or FreeLB (average of all)"
+    )
+    radius: float = Field(1.0, gt=0, description="adversarial: L2 radius of the perturbation per example")
+    step_size: float = Field(0.3, gt=0, description="adversarial: ascent step (L2 norm) per PGD step")
+    steps: PositiveInt = Field(2, description="adversarial: ascent steps per batch")
+
+
 class TrainingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -36,3 +57,4 @@ class TrainingConfig(BaseModel):
     eval_every: PositiveInt | None = Field(None, description="steps between English-dev evaluations")
     evaluations: PositiveInt = Field(3, description="dev evaluations per stage when eval_every is unset")
     dev_limit: PositiveInt | None = Field(1000, description="English dev examples used for model selection")
+    robust: RobustConfig = Field(RobustConfig(), description="robust training method and its settings")

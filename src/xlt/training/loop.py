@@ -14,9 +14,10 @@ import torch
 from datasets import Dataset
 
 from xlt.core.errors import TrainingDiverged
-from xlt.models.precision import autocast, resolve_precision
+from xlt.models.precision import resolve_precision
 from xlt.training.config import TrainingConfig
 from xlt.training.kinds.base import TaskKind
+from xlt.training.robust import training_loss
 
 
 @dataclass
@@ -116,16 +117,15 @@ def fit(
     for step in range(1, total + 1):
         if not batches:
             batches = length_bucketed_batches(lengths, config.batch_size, rng)
-        with autocast(precision, encoder.device_):
-            loss, batch_tokens = kind.loss(train, batches.pop())
+        optimizer.zero_grad(set_to_none=True)
+        # forward and backward under the stage's method (standard, rs-noise, adversarial)
+        loss, batch_tokens = training_loss(kind, train, batches.pop(), config.robust, precision)
         tokens += batch_tokens
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"{stage}: loss became {loss.item()} at step {step}",
                 "lower learning_rate, or set precision: fp32",
             )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
         torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
         optimizer.step()
         scheduler.step()
