@@ -1,0 +1,1 @@
+"""Robustness of zero-shot transfer: synonym augmentation, input perturbations and generalized pairs."""
