@@ -103,3 +103,48 @@ def test_smoothed_prediction_votes_over_noisy_passes(tiny_encoder_dir: Path) -> 
     ).predict(data)
     assert len(first) == 12 and all(label in (0, 1, 2) for label in first)
     assert tiny_noise.task.name == "xnli"  # everything else is the wrapped kind's
+
+
+def test_rs_da_dataset_keeps_originals_and_adds_k_neighbour_copies(data_dir: Path) -> None:
+    from datasets import Dataset
+
+    from xlt.data.schema import FEATURES, TaskType
+    from xlt.robustness.augment import augment_dataset
+    from xlt.robustness.neighbours import load_neighbours
+
+    neighbours = load_neighbours(data_dir)
+    rows = [{"id": "a", "sentence1": "The movie was good", "sentence2": "A fine film", "label": 1}]
+    data = Dataset.from_list(rows, features=FEATURES[TaskType.PAIR_CLASSIFICATION])
+    out = augment_dataset(data, TaskType.PAIR_CLASSIFICATION, neighbours, 3, seed=0)
+    assert len(out) == 4 and out[0] == rows[0] and [r["id"] for r in out] == ["a", "a#1", "a#2", "a#3"]
+    for row in list(out)[1:]:
+        for original, new in zip(rows[0]["sentence1"].split(), row["sentence1"].split(), strict=True):
+            assert new.lower() == original.lower() or new.lower() in neighbours.of(original)
+    tags = Dataset.from_list(
+        [{"id": "t", "tokens": ["Paris", "is", "beautiful"], "tags": ["B-LOC", "O", "O"]}],
+        features=FEATURES[TaskType.TOKEN_TAGGING],
+    )
+    tagged = augment_dataset(tags, TaskType.TOKEN_TAGGING, neighbours, 2, seed=1)
+    assert all(len(r["tokens"]) == 3 and r["tags"] == ["B-LOC", "O", "O"] for r in tagged)
+
+
+def test_rs_da_stage_trains_on_the_augmented_set(
+    tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
+) -> None:
+    from tests.test_study import tiny_study
+    from xlt.runs.store import RunStore
+    from xlt.study.config import load_study
+    from xlt.study.plan import build_plan
+    from xlt.study.runner import run_plan
+
+    study = tiny_study(tmp_path, tiny_encoder_dir)
+    plan = build_plan(
+        load_study(
+            study, ["seeds=[1]", "training.target.robust={method: rs-da, copies: 2}", "targets=[semrel]"]
+        )
+    )
+    store = RunStore(tmp_path / "runs" / "tiny")
+    outcome = run_plan(plan, store, data_dir, show_progress=False)
+    assert not outcome.failed and len(outcome.done) == 1
+    log = store.log_path(plan.targets[0].stage_id).read_text()
+    assert "rs-da: 192 training examples" in log  # train_limit 64 x (1 + 2 copies)

@@ -83,11 +83,30 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
                 if progress is not None and bar is not None:
                     progress.update(bar, completed=step, total=total, description=f"{label} loss {loss:.3f}")
 
+            train = task.load(data_dir, "train", english)
+            # RS-DA: the (limited) training set plus K synonym-substituted copies of each example
+            if stage.training.robust.method == "rs-da":
+                from xlt.robustness.augment import augment_dataset
+                from xlt.robustness.neighbours import load_neighbours
+
+                limit = stage.training.train_limit
+                train = train.select(range(min(limit, len(train)))) if limit else train
+                train = augment_dataset(
+                    train, task.type, load_neighbours(data_dir), stage.training.robust.copies, stage.seed
+                )
+                log.info(
+                    "rs-da: %d training examples with %d augmented copies each",
+                    len(train),
+                    stage.training.robust.copies,
+                )
+            training = stage.training
+            if training.robust.method == "rs-da":  # the limit was applied before augmenting
+                training = training.model_copy(update={"train_limit": None})
             report = fit(
                 kind,
-                task.load(data_dir, "train", english),
+                train,
                 task.load(data_dir, "dev", english),
-                stage.training,
+                training,
                 stage.seed,
                 on_step=on_step,
                 stage=stage.stage_id,
