@@ -463,6 +463,85 @@ def report_command(
     console.print(f"report written: {report.markdown} and {report.html}")
 
 
+ALIGN_LANGUAGES = "de,es,fr,ru,zh,ar,hi,tr,sw,af,am"
+
+
+def _before_after(row: Any) -> str:
+    if row is None or not isinstance(row.after, float) or row.after != row.after:
+        return "-"
+    return f"{row.after:.3f} ({row.delta:+.3f})"
+
+
+@app.command("align")
+def align_command(
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="built-in name, HF id or model directory")
+    ] = "me5-small",
+    languages: Annotated[
+        str, typer.Option("--languages", help="comma-separated languages (ISO 639-1 or 639-3)")
+    ] = ALIGN_LANGUAGES,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            "--methods",
+            help="comma-separated learners with options, e.g. procrustes,least_squares+whiten,"
+            "gradient_descent+centre (default: six combinations)",
+        ),
+    ] = None,
+    max_pairs: Annotated[
+        int, typer.Option("--max-pairs", help="parallel training pairs per language")
+    ] = 2000,
+    max_examples: Annotated[int, typer.Option("--max-examples", help="evaluation items per set")] = 500,
+    output: Annotated[Path, typer.Option("--output", help="directory for results and projections")] = Path(
+        "runs/align"
+    ),
+    data_dir: DataDirOption = None,
+) -> None:
+    """Fit language-X -> English projections of sentence embeddings on parallel data that holds no
+    evaluation sentence, and print the before / after table per language and method."""
+    from xlt.alignment.evaluate import DEFAULT_METHODS, MethodSpec, align_and_evaluate
+    from xlt.alignment.projection import MultiProjection
+    from xlt.core.io import atomic_path
+    from xlt.core.settings import resolve_data_dir
+    from xlt.models.sentence import SentenceEncoder
+
+    data = resolve_data_dir(data_dir)
+    chosen = [m.strip() for m in methods.split(",")] if methods else list(DEFAULT_METHODS)
+    try:
+        for name in chosen:
+            MethodSpec.parse(name)
+    except ValueError as exc:
+        raise ConfigError(str(exc), "e.g. --methods procrustes,least_squares+whiten") from None
+    codes = [c.strip() for c in languages.split(",") if c.strip()]
+    run = align_and_evaluate(
+        SentenceEncoder(encoder), data, codes, chosen, max_pairs=max_pairs, max_examples=max_examples,
+        on_progress=lambda message: err_console.print(message, highlight=False),
+    )  # fmt: skip
+    output.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output / "alignment.csv") as tmp:
+        run.results.to_csv(tmp, index=False)
+    for method in dict.fromkeys(m for _, m in run.projections):
+        fitted = {lang: p for (lang, m), p in run.projections.items() if m == method}
+        MultiProjection(fitted).save(output / "projections" / method)
+    table = Table(title=f"alignment of {encoder}: before -> after (delta) per language and method")
+    frame = run.results
+    method_names = list(dict.fromkeys(frame.method))
+    for column in ("language", "evaluation", "metric", "n", "pairs", "before", *method_names):
+        table.add_column(
+            column, justify="left" if column in ("language", "evaluation", "metric") else "right"
+        )
+    for (language, evaluation), block in frame.groupby(["language", "evaluation"], sort=False):
+        first = block.iloc[0]
+        cells = {row.method: row for row in block.itertuples()}
+        table.add_row(
+            str(language), str(evaluation), str(first.metric), str(first.n), str(first.train_pairs),
+            f"{first.before:.3f}",
+            *(_before_after(cells.get(m)) for m in method_names),
+        )  # fmt: skip
+    console.print(table)
+    err_console.print(f"results in {output / 'alignment.csv'}, projections in {output / 'projections'}")
+
+
 # ---- xlt data: the pinned upstream sources of the benchmark files ----------------------------------------
 
 data_app = typer.Typer(
