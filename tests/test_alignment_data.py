@@ -10,7 +10,6 @@ import pytest
 from xlt.alignment.evaluate import (
     MethodSpec,
     align_and_evaluate,
-    english_training,
     evaluation_sets,
     leak_free_parallel,
     retrieval_accuracy,
@@ -28,9 +27,8 @@ def test_tatoeba_halves_are_disjoint_and_cover_every_pair(data_dir: Path) -> Non
 
 @pytest.mark.parametrize("language", ["de", "sw", "am"])
 def test_no_evaluation_sentence_is_in_the_training_pairs(data_dir: Path, language: str) -> None:
-    english = english_training(data_dir, 300)
-    sets = evaluation_sets(data_dir, language, max_examples=None or 10**6)
-    data = leak_free_parallel(data_dir, sets, english, max_pairs=None)
+    sets = evaluation_sets(data_dir, language, max_examples=10**6)
+    data = leak_free_parallel(data_dir, sets, max_pairs=None)
     pairs = data.pairs[language]
     assert pairs, data.sources
     x_side = {x for x, _ in pairs}
@@ -38,9 +36,10 @@ def test_no_evaluation_sentence_is_in_the_training_pairs(data_dir: Path, languag
     evaluation_x, evaluation_en = sets.sentences()
     assert not x_side & evaluation_x
     assert not english_side & evaluation_en
-    assert not english_side & {t for t, _ in english.umsab}
     # the evaluation sets themselves are there (the check above is not vacuous)
     assert evaluation_x and evaluation_en
+    if language == "sw":  # XNLI's training translations are parallel data; its test items are not
+        assert data.sources["sw"]["xnli-train"] > 1000
     if language == "de":  # every source contributes
         assert set(data.sources["de"]) == {"tatoeba-train", "stsb-multi-train", "xnli-train", "pawsx-train"}
         assert all(count > 0 for count in data.sources["de"].values())

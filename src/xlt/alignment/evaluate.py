@@ -231,14 +231,11 @@ def _scores(
 
 
 def leak_free_parallel(
-    data_dir: Path, sets: EvaluationSets, english: EnglishClassifiers, *, max_pairs: int | None, seed: int = 0
+    data_dir: Path, sets: EvaluationSets, *, max_pairs: int | None, seed: int = 0
 ) -> ParallelData:
-    """The language's parallel training pairs without any sentence of its evaluation sets, and without the
-    English sentences the evaluations use (their English sides and the English classifier training data)."""
+    """The language's parallel training pairs without any sentence of its evaluation sets (neither the
+    language-X side nor the English side of any evaluation item)."""
     banned_x, banned_en = sets.sentences()
-    banned_en |= {t.strip() for t, _ in english.umsab} | {
-        s.strip() for a, b, _ in english.xnli for s in (a, b)
-    }
     exclude = {sets.language: banned_x, "en": banned_en}
     return parallel_data(data_dir, [sets.language], exclude=exclude, max_pairs=max_pairs, seed=seed)
 
@@ -271,7 +268,7 @@ def align_and_evaluate(
     for code in languages:
         language = canonical(code)
         sets = evaluation_sets(data_dir, language, max_examples=max_examples, seed=seed)
-        parallel = leak_free_parallel(data_dir, sets, english, max_pairs=max_pairs, seed=seed)
+        parallel = leak_free_parallel(data_dir, sets, max_pairs=max_pairs, seed=seed)
         pairs = parallel.pairs.get(language, [])
         all_parallel.pairs[language] = pairs
         all_parallel.sources[language] = parallel.sources.get(language, {})
