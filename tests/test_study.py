@@ -150,7 +150,7 @@ def test_cli_run_status_results_and_errors(tmp_path: Path, tiny_encoder_dir: Pat
     shown = runner.invoke(app, ["results", str(study_dir)])
     assert shown.exit_code == 0 and "hau" in shown.output
     csv = runner.invoke(app, ["results", str(study_dir), "--format", "csv"])
-    assert csv.output.startswith("encoder,target,intermediate,language")
+    assert csv.output.startswith("encoder,target,variant,intermediate,language")
     # --refresh recomputes the files from the finished stages (e.g. while a long study runs)
     (study_dir / "results.json").unlink()
     refreshed = runner.invoke(app, ["results", str(study_dir), "--refresh", "--format", "json"])

@@ -238,6 +238,14 @@ def train_eval_command(
         str | None, typer.Option("--languages", help="comma-separated test languages")
     ] = None,
     seed: Annotated[int, typer.Option("--seed")] = 1,
+    align: Annotated[
+        str | None,
+        typer.Option(
+            "--align",
+            help="also evaluate with a cross-lingual alignment (e.g. procrustes, least_squares+whiten): "
+            "prints both the unaligned and the aligned table",
+        ),
+    ] = None,
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="override a setting: key.sub=value")
     ] = None,
@@ -267,9 +275,12 @@ def train_eval_command(
         "evaluation": {
             "max_examples": limit,
             "languages": languages.split(",") if languages else None,
+            "tatoeba": {"enabled": False},  # one target here; studies run the Tatoeba check
         },
         "output_dir": str(output),
     }
+    if align is not None:
+        data["alignments"] = ["none", align]
     config = study_from_dict(data, overrides, source="train-eval options")
     _run_study(config, data_dir, None, retry_failed=True, progress=progress)
 

@@ -5,7 +5,8 @@ Only the encoder is carried between stages; heads live with the trainer of their
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from xlt.models.encoders import EncoderInfo, encoder_info, model_path, split_var
 from xlt.models.precision import Precision, autocast, resolve_precision
 
 TRAINED_WEIGHTS = "encoder.safetensors"
+ALIGNMENT_DIR = "alignment"
 
 
 def _quiet_transformers() -> None:
@@ -123,7 +125,33 @@ class SentenceEncoder(nn.Module):
         return hidden
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return mean_pool(self.token_states(input_ids, attention_mask), attention_mask)
+        pooled = mean_pool(self.token_states(input_ids, attention_mask), attention_mask)
+        if self.alignment is None:
+            return pooled
+        return self._aligned(pooled)
+
+    # ---- cross-lingual alignment: a projection of language-X embeddings after the pooling -------------
+    alignment: Any = None  # xlt.alignment.projection.MultiProjection, or None
+    language: str | None = None  # language of the texts being encoded; None = English
+
+    def _aligned(self, pooled: torch.Tensor) -> torch.Tensor:
+        from xlt.analysis.languages import canonical
+
+        language = canonical(self.language) if self.language else "en"
+        if language != "en" and language in self.alignment:
+            out: torch.Tensor = self.alignment.transform_source(language, pooled.float())
+        else:  # English (and languages without a projection) in the projections' English space
+            out = self.alignment.transform_target(pooled.float())
+        return out.to(pooled.dtype)
+
+    @contextmanager
+    def speaking(self, language: str | None) -> Iterator[None]:
+        """Encode the texts of the block as `language` (which selects its projection, if aligned)."""
+        previous, self.language = self.language, language
+        try:
+            yield
+        finally:
+            self.language = previous
 
     @torch.inference_mode()
     def encode(
@@ -173,15 +201,22 @@ class SentenceEncoder(nn.Module):
         self.load_state_dict(state, strict=False)
 
     def save_trained(self, directory: Path, metadata: dict[str, Any] | None = None) -> None:
-        """Save the parameters training may have changed; frozen ones are restored from the base encoder."""
+        """Save the parameters training may have changed (frozen ones are restored from the base encoder),
+        and the alignment projections, if any, under `alignment/`."""
         from safetensors.torch import save_file
 
         state = {n: t.contiguous().cpu() for n, t in self.trainable_state().items()}
         save_file(
             state, str(directory / TRAINED_WEIGHTS), metadata={k: str(v) for k, v in (metadata or {}).items()}
         )
+        if self.alignment is not None:
+            self.alignment.save(directory / ALIGNMENT_DIR)
 
     def load_trained(self, directory: Path) -> None:
         from safetensors.torch import load_file
 
         self.load_state(load_file(str(directory / TRAINED_WEIGHTS), device=str(self.device_)))
+        if (directory / ALIGNMENT_DIR).is_dir():
+            from xlt.alignment.projection import MultiProjection
+
+            self.alignment = MultiProjection.load(directory / ALIGNMENT_DIR)

@@ -107,6 +107,9 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     out = study_dir / REPORT_DIR
     figs = out / "figures"
     confidence = float(payload.get("confidence", 0.95))
+    if (gains.variant == "standard").any():  # robust or aligned variants are not part of this analysis
+        gains = gains[gains.variant == "standard"]
+        scores = scores[scores.variant == "standard"]
     transfer = gains[gains.target != "tatoeba"]
     sections: list[str] = [f"# Study report: {payload['study']}\n"]
     sections.append(

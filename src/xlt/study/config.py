@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
@@ -15,6 +15,7 @@ from xlt.models.precision import Precision
 from xlt.training.config import TrainingConfig
 
 NO_INTERMEDIATE = "none"
+RobustMethod = Literal["standard", "rs-da", "rs-noise", "adversarial"]
 
 
 class StageBudgets(BaseModel):
@@ -83,6 +84,18 @@ class StudyConfig(BaseModel):
     targets: list[TargetEntry] = Field(min_length=1)
     training: StageBudgets = StageBudgets()
     evaluation: EvaluationConfig = EvaluationConfig()
+    robust_methods: list[RobustMethod] = Field(
+        default_factory=lambda: list[RobustMethod](["standard"]),
+        min_length=1,
+        description="robust training methods of the target stages, a factor of the study "
+        "(their settings: training.target.robust)",
+    )
+    alignments: list[str] = Field(
+        default_factory=lambda: ["none"],
+        min_length=1,
+        description="cross-lingual alignment of the target encoders before evaluation, a factor of the "
+        "study: none, least_squares, procrustes, gradient_descent, each optionally +whiten / +centre",
+    )
     resources: StageResources = StageResources()
     output_dir: str = "runs"
 
@@ -91,6 +104,22 @@ class StudyConfig(BaseModel):
     def _plain_task_names(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [{"task": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("alignments")
+    @classmethod
+    def _known_alignments(cls, value: list[str]) -> list[str]:
+        from xlt.alignment.evaluate import MethodSpec
+        from xlt.alignment.projection import LEARNERS
+
+        for name in value:
+            if name == "none":
+                continue
+            spec = MethodSpec.parse(name)  # ValueError for an unknown option
+            if spec.learner not in LEARNERS:
+                raise ValueError(f"unknown alignment '{name}': learners are {', '.join(LEARNERS)}")
+        if len(set(value)) != len(value):
+            raise ValueError("alignments must be distinct")
         return value
 
     @field_validator("seeds")

@@ -14,7 +14,7 @@ from xlt.core.hashing import config_hash
 from xlt.data.schema import TaskType
 from xlt.models.encoders import encoder_info, weights_hash
 from xlt.models.precision import Precision
-from xlt.study.config import EvaluationConfig, StudyConfig
+from xlt.study.config import EvaluationConfig, StudyConfig, TargetEntry
 from xlt.tasks import TaskSpec, get_task
 from xlt.tasks.custom import is_task_file
 from xlt.training.config import TrainingConfig
@@ -41,6 +41,8 @@ class Stage:
     precision: Precision = "auto"
     # the task file a user's own task comes from (`task` is then the name inside it); None for built-ins
     task_file: str | None = None
+    # cross-lingual alignment fitted on the trained encoder before evaluation ("none": not aligned)
+    alignment: str = "none"
 
     @property
     def task_spec(self) -> TaskSpec:
@@ -49,6 +51,16 @@ class Stage:
     @property
     def intermediate(self) -> str:
         return self.parent.task if self.parent is not None else "none"
+
+    @property
+    def variant(self) -> str:
+        """The robust method and alignment of a target stage, e.g. "standard", "rs-da", "procrustes"."""
+        parts: list[str] = []
+        if self.training is not None and self.training.robust.method != "standard":
+            parts.append(self.training.robust.method)
+        if self.alignment != "none":
+            parts.append(self.alignment)
+        return "+".join(parts) or "standard"
 
     @property
     def chain(self) -> str:
@@ -77,6 +89,8 @@ class Stage:
         if self.task_file is not None:
             # columns, labels and score range shape the data as much as the data files do
             spec["task_definition"] = task.source.commit
+        if self.alignment != "none":
+            spec["alignment"] = self.alignment
         if self.kind == "target":
             spec["evaluation"] = {
                 "languages": list(self.languages),
@@ -203,21 +217,23 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                         )
                     parents.append(intermediates[key])
                 for parent in parents:
-                    targets.append(
-                        Stage(
-                            "target",
-                            encoder,
-                            weights,
-                            target_task.name,
-                            seed,
-                            config.target_training(entry) if trains else None,
-                            parent,
-                            _languages(target_task, evaluation),
-                            evaluation.max_examples,
-                            evaluation.precision,
-                            task_file=_task_file(entry.task),
+                    for training, alignment in _variants(config, entry, trains, info.kind == "transformer"):
+                        targets.append(
+                            Stage(
+                                "target",
+                                encoder,
+                                weights,
+                                target_task.name,
+                                seed,
+                                training,
+                                parent,
+                                _languages(target_task, evaluation),
+                                evaluation.max_examples,
+                                evaluation.precision,
+                                task_file=_task_file(entry.task),
+                                alignment=alignment,
+                            )
                         )
-                    )
     targets += _tatoeba_checks(config, list(intermediates.values()), {s.stage_id for s in targets})
     return StudyPlan(
         config,
@@ -225,6 +241,28 @@ def build_plan(config: StudyConfig) -> StudyPlan:
         targets,
         tuple((target, name, reason) for (target, name), reason in excluded.items()),
     )
+
+
+def _variants(
+    config: StudyConfig, entry: TargetEntry, trains: bool, neural: bool
+) -> list[tuple[TrainingConfig | None, str]]:
+    """(training, alignment) of each variant of a target: robust methods x alignments. Robust methods need
+    a trained target and alignments a neural encoder; other combinations are left out."""
+    variants: list[tuple[TrainingConfig | None, str]] = []
+    base = config.target_training(entry) if trains else None
+    methods = list(config.robust_methods)
+    if methods == ["standard"] and base is not None:  # no factor: the method training.target sets
+        methods = [base.robust.method]
+    for method in methods:
+        if base is None and method != "standard":
+            continue
+        training = base
+        if base is not None and method != base.robust.method:
+            training = base.model_copy(update={"robust": base.robust.model_copy(update={"method": method})})
+        for alignment in config.alignments:
+            if alignment == "none" or neural:
+                variants.append((training, alignment))
+    return variants
 
 
 def _tatoeba_checks(config: StudyConfig, intermediates: list[Stage], planned: set[str]) -> list[Stage]:

@@ -29,6 +29,7 @@ MACRO = "macro-avg"
 GAIN_COLUMNS = [
     "encoder",
     "target",
+    "variant",
     "intermediate",
     "language",
     "n",
@@ -46,6 +47,7 @@ SCORE_COLUMNS = [
     "encoder_weights",
     "intermediate",
     "target",
+    "variant",
     "language",
     "split",
     "metric",
@@ -84,6 +86,7 @@ def score_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
                     "encoder_weights": stage.encoder_weights,
                     "intermediate": stage.intermediate,
                     "target": stage.task,
+                    "variant": stage.variant,
                     "language": language,
                     "split": "test",
                     "metric": entry["metric"],
@@ -104,14 +107,15 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
     """Per language and macro-averaged over languages: baseline, treated, gain (mean, sd over seeds), CI."""
     evaluation = plan.config.evaluation
     rng = np.random.default_rng(0)
-    groups: dict[tuple[str, str, str], dict[int, Stage]] = {}
+    groups: dict[tuple[str, str, str, str], dict[int, Stage]] = {}
     for stage in plan.targets:
-        groups.setdefault((stage.encoder, stage.task, stage.intermediate), {})[stage.seed] = stage
+        key = (stage.encoder, stage.task, stage.variant, stage.intermediate)
+        groups.setdefault(key, {})[stage.seed] = stage
     rows: list[dict[str, Any]] = []
-    for (encoder, target, intermediate), by_seed in groups.items():
+    for (encoder, target, variant, intermediate), by_seed in groups.items():
         if intermediate == "none":
             continue
-        baseline_stages = groups[(encoder, target, "none")]
+        baseline_stages = groups[(encoder, target, variant, "none")]
         seeds = [
             s
             for s in by_seed
@@ -139,6 +143,7 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
                 {
                     "encoder": encoder,
                     "target": target,
+                    "variant": variant,
                     "intermediate": intermediate,
                     "language": language,
                     "n": len(gold),
@@ -175,6 +180,7 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
                 {
                     "encoder": encoder,
                     "target": target,
+                    "variant": variant,
                     "intermediate": intermediate,
                     "language": group.name,
                     "n": sum(len(treated[0][lang]["gold"]) for lang in group.members),
@@ -252,24 +258,26 @@ def render(payload: dict[str, Any], console: Console) -> None:
             console.print("no finished results yet")
             return
         table = Table(title=f"{payload['study']}: scores (mean over seeds)")
-        for column in ("encoder", "target", "language", "metric", "score", "seeds"):
+        for column in ("encoder", "target", "variant", "language", "metric", "score", "seeds"):
             table.add_column(column)
-        summary = scores.groupby(["encoder", "target", "language", "metric"], sort=False)["score"].agg(
-            ["mean", "count"]
-        )
+        summary = scores.groupby(["encoder", "target", "variant", "language", "metric"], sort=False)[
+            "score"
+        ].agg(["mean", "count"])
         for key, row in summary.iterrows():
             parts = key if isinstance(key, tuple) else (key,)
             table.add_row(*(str(part) for part in parts), _fmt(row["mean"]), str(int(row["count"])))
         console.print(table)
         return
     metric_of = scores.groupby("target")["metric"].first().to_dict() if not scores.empty else {}
-    for (encoder, target, intermediate), block in gains.groupby(
-        ["encoder", "target", "intermediate"], sort=False
+    for (encoder, target, variant, intermediate), block in gains.groupby(
+        ["encoder", "target", "variant", "intermediate"], sort=False
     ):
         seeds = int(block["seeds"].max())
         table = Table(
             title=(
-                f"{target} ({metric_of.get(target, 'score')}), encoder {encoder}: "
+                f"{target} ({metric_of.get(target, 'score')}), encoder {encoder}"
+                + (f", {variant}" if variant != "standard" else "")
+                + ": "
                 f"baseline vs intermediate {intermediate}, mean of {seeds} seed(s)"
             ),
             caption=f"{MACRO} and groups: unweighted mean over their languages; CI: {confidence}% paired "

@@ -1,0 +1,72 @@
+"""Alignment as a factor of a study and in train-eval: fitted on the trained encoder, saved with it, and
+applied to the evaluation language's embeddings only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from xlt.alignment.projection import MultiProjection
+from xlt.cli.main import app
+from xlt.core.errors import ConfigError
+from xlt.models.sentence import ALIGNMENT_DIR, SentenceEncoder
+from xlt.runs.store import RunStore
+from xlt.study.config import load_study
+from xlt.study.plan import build_plan
+from xlt.study.results import write_results
+from xlt.study.runner import PREDICTIONS, run_plan
+
+
+def study_file(tmp_path: Path, encoder: Path, extra: str) -> Path:
+    path = tmp_path / "aligned.yaml"
+    path.write_text(
+        f"name: aligned\nencoders: ['{encoder}']\nseeds: [1]\ntargets: [stsb-multi]\n"
+        "training: {target: {max_steps: 3, batch_size: 8, train_limit: 32, dev_limit: 16, evaluations: 1}}\n"
+        "evaluation: {languages: [en, de], max_examples: 30, bootstrap: 50}\n"
+        f"output_dir: '{tmp_path / 'runs'}'\n{extra}"
+    )
+    return path
+
+
+def test_alignment_factor(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
+    plan = build_plan(load_study(study_file(tmp_path, tiny_encoder_dir, "alignments: [none, procrustes]\n")))
+    assert [s.variant for s in plan.targets] == ["standard", "procrustes"]
+    assert "alignment" not in plan.targets[0].spec() and plan.targets[1].spec()["alignment"] == "procrustes"
+    store = RunStore(tmp_path / "runs" / "aligned")
+    outcome = run_plan(plan, store, data_dir, show_progress=False)
+    assert not outcome.failed, outcome.failed
+    plain, aligned = (
+        json.loads((store.stage_dir(s.stage_id) / PREDICTIONS).read_text()) for s in plan.targets
+    )
+    # the same training; English is untouched by a projection without pre-processing, German is mapped
+    assert aligned["en"]["pred"] == plain["en"]["pred"]
+    assert aligned["de"]["pred"] != plain["de"]["pred"]
+    saved = MultiProjection.load(store.stage_dir(plan.targets[1].stage_id) / ALIGNMENT_DIR)
+    assert list(saved) == ["de"]
+    # the aligned encoder loads back with its projections
+    encoder = SentenceEncoder(str(tiny_encoder_dir))
+    encoder.load_trained(store.stage_dir(plan.targets[1].stage_id))
+    assert encoder.alignment is not None and "de" in encoder.alignment
+    scores = write_results(plan, store)["scores"]
+    assert {(r["variant"], r["language"]) for r in scores} == {
+        (v, lang) for v in ("standard", "procrustes") for lang in ("en", "de")
+    }
+
+
+def test_unknown_alignment_is_a_config_error(tmp_path: Path, tiny_encoder_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown alignment 'procrustez'"):
+        load_study(study_file(tmp_path, tiny_encoder_dir, "alignments: [none, procrustez]\n"))
+
+
+def test_train_eval_align_prints_both_tables(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
+    result = CliRunner().invoke(
+        app,
+        ["train-eval", "--task", "stsb-multi", "--encoder", str(tiny_encoder_dir), "--limit", "24",
+         "--steps", "2", "--languages", "en,de", "--align", "least_squares",
+         "--output", str(tmp_path / "runs"), "--data-dir", str(data_dir), "--no-progress"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "least_squares" in result.output and "standard" in result.output
