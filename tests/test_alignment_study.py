@@ -70,3 +70,26 @@ def test_train_eval_align_prints_both_tables(tmp_path: Path, tiny_encoder_dir: P
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "least_squares" in result.output and "standard" in result.output
+
+
+def test_sentence_transformers_export_embeds_into_the_projected_space(
+    tiny_encoder_dir: Path, tmp_path: Path
+) -> None:
+    import numpy as np
+
+    pytest.importorskip("sentence_transformers")
+    from sentence_transformers import SentenceTransformer
+
+    from xlt.alignment.export import export_sentence_transformers
+    from xlt.alignment.projection import procrustes
+
+    encoder = SentenceEncoder(str(tiny_encoder_dir))
+    texts = ["Der Hund schläft.", "Ein kurzer Satz.", "Das Wetter ist schön heute."]
+    pooled = encoder.encode(texts, normalize=False, precision="fp32")
+    rng = np.random.default_rng(0)
+    source = rng.standard_normal((64, encoder.dim))
+    rotation, _ = np.linalg.qr(rng.standard_normal((encoder.dim, encoder.dim)))
+    projection = procrustes(source, source @ rotation)
+    model_dir = export_sentence_transformers(str(tiny_encoder_dir), projection, tmp_path / "st")
+    exported = SentenceTransformer(str(model_dir), device="cpu").encode(texts)
+    np.testing.assert_allclose(exported, projection.transform_source(pooled.astype(np.float64)), atol=2e-4)

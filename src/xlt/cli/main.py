@@ -506,6 +506,14 @@ def align_command(
     output: Annotated[Path, typer.Option("--output", help="directory for results and projections")] = Path(
         "runs/align"
     ),
+    export_st: Annotated[
+        str | None,
+        typer.Option(
+            "--export-st",
+            help="LANGUAGE:METHOD: also write a sentence-transformers model (encoder, pooling, Dense "
+            "projection) for that language to OUTPUT/st-LANGUAGE-METHOD",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Fit language-X -> English projections of sentence embeddings on parallel data that holds no
@@ -551,6 +559,19 @@ def align_command(
         )  # fmt: skip
     console.print(table)
     err_console.print(f"results in {output / 'alignment.csv'}, projections in {output / 'projections'}")
+    if export_st is not None:
+        from xlt.alignment.export import export_sentence_transformers
+        from xlt.analysis.languages import canonical
+
+        language, _, method = export_st.partition(":")
+        key = (canonical(language), method or chosen[0])
+        if key not in run.projections:
+            raise ConfigError(
+                f"no projection for {key[0]} with {key[1]} to export",
+                f"choose one of: {', '.join(f'{a}:{b}' for a, b in run.projections)}",
+            )
+        where = export_sentence_transformers(encoder, run.projections[key], output / f"st-{key[0]}-{key[1]}")
+        err_console.print(f"sentence-transformers model written to {where}")
 
 
 # ---- xlt data: the pinned upstream sources of the benchmark files ----------------------------------------
