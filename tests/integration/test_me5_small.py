@@ -107,15 +107,29 @@ def test_short_transfer_run_on_real_slices(tmp_path: Path, data_dir: Path) -> No
                 "intermediate": {"max_steps": 4, "train_limit": 64, "dev_limit": 32, "evaluations": 1},
                 "target": {"max_steps": 4, "train_limit": 64, "dev_limit": 32, "evaluations": 1},
             },
-            "evaluation": {"languages": ["eng", "hau", "afr"], "max_examples": 60, "bootstrap": 100},
+            "evaluation": {
+                "languages": ["eng", "hau", "afr"],
+                "max_examples": 60,
+                "bootstrap": 100,
+                "tatoeba": {"languages": ["afr", "deu"], "max_examples": 60},
+            },
         }
     )
     plan = build_plan(config)
     store = RunStore(tmp_path / "me5-slice")
     outcome = run_plan(plan, store, data_dir, show_progress=False)
-    assert not outcome.failed and len(outcome.done) == 3
+    # stsb, semrel from the base and from stsb, and Tatoeba of the base and the stsb-trained encoder
+    assert not outcome.failed and len(outcome.done) == 5
     payload = write_results(plan, store)
-    scores = {(row["intermediate"], row["language"]): row["score"] for row in payload["scores"]}
+    tatoeba = {
+        (r["intermediate"], r["language"]): r["score"] for r in payload["scores"] if r["target"] == "tatoeba"
+    }
+    assert tatoeba[("none", "deu")] > 0.8  # the pretrained encoder retrieves German translations
+    scores = {
+        (row["intermediate"], row["language"]): row["score"]
+        for row in payload["scores"]
+        if row["target"] == "semrel"
+    }
     # a pretrained multilingual encoder relates English and Afrikaans pairs well above chance
     assert scores[("none", "eng")] > 0.5 and scores[("none", "afr")] > 0.5
     assert all(row["encoder_weights"] == ME5_WEIGHTS_SHA256 for row in payload["scores"])
