@@ -12,6 +12,7 @@ from xlt.core.errors import ConfigError
 from xlt.core.hashing import config_hash
 from xlt.core.validation import parse_yaml_mapping, validation_error
 from xlt.models.precision import Precision
+from xlt.robustness.config import RobustnessConfig
 from xlt.training.config import TrainingConfig
 
 NO_INTERMEDIATE = "none"
@@ -60,6 +61,10 @@ class EvaluationConfig(BaseModel):
     bootstrap: PositiveInt = Field(1000, description="bootstrap resamples for confidence intervals")
     confidence: float = Field(0.95, gt=0, lt=1)
     tatoeba: TatoebaCheck = TatoebaCheck()
+    robustness: RobustnessConfig = Field(
+        RobustnessConfig(),
+        description="robustness suites of every trained target stage (clean/perturbed/drop)",
+    )
     high_resource_gib: float = Field(
         10.0, gt=0, description="GiB of pre-training text (CC-100) from which a language is high-resource"
     )

@@ -14,6 +14,7 @@ from xlt.core.hashing import config_hash
 from xlt.data.schema import TaskType
 from xlt.models.encoders import encoder_info, weights_hash
 from xlt.models.precision import Precision
+from xlt.robustness.config import RobustnessConfig
 from xlt.study.config import EvaluationConfig, StudyConfig, TargetEntry
 from xlt.tasks import TaskSpec, get_task
 from xlt.tasks.custom import is_task_file
@@ -43,6 +44,8 @@ class Stage:
     task_file: str | None = None
     # cross-lingual alignment fitted on the trained encoder before evaluation ("none": not aligned)
     alignment: str = "none"
+    # robustness suites run after the clean evaluation (None: none)
+    robustness: RobustnessConfig | None = None
 
     @property
     def task_spec(self) -> TaskSpec:
@@ -91,6 +94,8 @@ class Stage:
             spec["task_definition"] = task.source.commit
         if self.alignment != "none":
             spec["alignment"] = self.alignment
+        if self.robustness is not None:
+            spec["robustness"] = self.robustness.model_dump(mode="json")
         if self.kind == "target":
             spec["evaluation"] = {
                 "languages": list(self.languages),
@@ -167,6 +172,7 @@ def build_plan(config: StudyConfig) -> StudyPlan:
             )
     intermediates: dict[tuple[str, str, int], Stage] = {}
     targets: list[Stage] = []
+    robustness = evaluation.robustness if evaluation.robustness.suites else None
     excluded: dict[tuple[str, str], str] = {}
     for encoder in config.encoders:
         info = encoder_info(encoder)
@@ -232,6 +238,7 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                                 evaluation.precision,
                                 task_file=_task_file(entry.task),
                                 alignment=alignment,
+                                robustness=robustness if training is not None else None,
                             )
                         )
     targets += _tatoeba_checks(config, list(intermediates.values()), {s.stage_id for s in targets})

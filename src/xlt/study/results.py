@@ -197,9 +197,57 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=GAIN_COLUMNS)
 
 
+ROBUSTNESS_CSV = "robustness.csv"
+ROBUSTNESS_COLUMNS = [
+    "encoder", "target", "variant", "intermediate", "suite", "language", "group", "metric", "seeds", "n",
+    "clean", "perturbed", "drop",
+]  # fmt: skip
+
+
+def robustness_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
+    """Clean, perturbed and drop per (target, variant, intermediate, suite, language), mean over seeds;
+    plus the same macro-averaged over each language group (African, low-/high-resource, ...)."""
+    from xlt.robustness.suites import ROBUSTNESS
+
+    rows = []
+    for stage in plan.targets:
+        path = store.stage_dir(stage.stage_id) / ROBUSTNESS
+        if stage.robustness is None or not store.is_done(stage.stage_id) or not path.is_file():
+            continue
+        for suite, entries in json.loads(path.read_text()).items():
+            for language, entry in entries.items():
+                row = {"encoder": stage.encoder, "target": stage.task, "variant": stage.variant}
+                row |= {"intermediate": stage.intermediate, "suite": suite, "language": language}
+                rows.append({**row, "seed": stage.seed, **entry})
+    if not rows:
+        return pd.DataFrame(columns=ROBUSTNESS_COLUMNS)
+    frame = pd.DataFrame(rows)
+    keys = ["encoder", "target", "variant", "intermediate", "suite", "language", "metric"]
+    mean = frame.groupby(keys, sort=False).agg(
+        seeds=("seed", "nunique"), n=("n", "max"), clean=("clean", "mean"), perturbed=("perturbed", "mean"),
+        drop=("drop", "mean"),
+    ).reset_index()  # fmt: skip
+    mean["group"] = mean["language"]
+    grouped = []
+    for key, block in mean.groupby([k for k in keys if k != "language"], sort=False):
+        single = [lang for lang in block.language if ">" not in lang]
+        for group in language_groups(single, high_resource_gib=plan.config.evaluation.high_resource_gib):
+            members = block[block.language.isin(group.members)]
+            entry = dict(zip([k for k in keys if k != "language"], key, strict=True))
+            entry |= {"language": group.name, "group": " ".join(group.members)}
+            entry |= {"seeds": int(members.seeds.min()), "n": int(members.n.sum())}
+            entry |= {c: float(members[c].mean()) for c in ("clean", "perturbed", "drop")}
+            grouped.append(entry)
+    return pd.concat([mean, pd.DataFrame(grouped)], ignore_index=True)[ROBUSTNESS_COLUMNS]
+
+
 def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
     scores = score_rows(plan, store)
     gains = gain_rows(plan, store)
+    robustness = robustness_rows(plan, store)
+    if not robustness.empty:
+        with atomic_path(store.root / ROBUSTNESS_CSV) as tmp:
+            robustness.to_csv(tmp, index=False)
     payload = {
         "study": plan.config.name,
         "config": plan.config.resolved(),
@@ -215,6 +263,7 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         },
         "scores": _records(scores),
         "gains": _records(gains),
+        "robustness": _records(robustness),
     }
     with atomic_path(store.root / RESULTS_CSV) as tmp:
         scores.to_csv(tmp, index=False)

@@ -145,6 +145,24 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
                 # randomized smoothing: every test prediction is a vote over noisy passes
                 kind = cast(TaskKind, SmoothedKind(kind, stage.training.robust, seed=stage.seed))
             _evaluate(stage, kind, encoder, data_dir, out, progress)
+            if stage.robustness is not None and kind is not None:
+                from xlt.robustness.suites import ROBUSTNESS, run_suites
+
+                suites = run_suites(
+                    stage.robustness,
+                    kind,
+                    task,
+                    data_dir,
+                    stage.languages,
+                    stage.max_examples,
+                    stage.precision,
+                )
+                for suite, entries in suites.items():
+                    for key, entry in entries.items():
+                        log.info(
+                            "%s %s: clean %.4f perturbed %.4f", suite, key, entry["clean"], entry["perturbed"]
+                        )
+                atomic_write_json(out / ROBUSTNESS, suites)
         del encoder, kind
         gc.collect()
 

@@ -1,0 +1,127 @@
+"""Robustness evaluation suites of a trained target model: clean score, perturbed score and drop.
+
+- `char-noise`, `diacritics`, `word-drop`, `word-swap`: the language's test items with their inputs
+  perturbed (pairs: both sentences; multiple choice: premise and choices; QA: the question only, so that
+  answer offsets stay valid; tagging: character noise and diacritics per token, word order untouched).
+- `generalized`: XNLI / PAWS-X / stsb-multi items with sentence 1 in language A and sentence 2 in
+  language B, for every ordered pair of the stage's languages; clean is the same items in A alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from datasets import Dataset
+
+from xlt.data.schema import TaskType
+from xlt.evaluation.zero_shot import subsample
+from xlt.robustness.config import RobustnessConfig
+from xlt.robustness.generalized import GENERALIZED_TASKS, generalized_pairs
+from xlt.robustness.perturb import char_noise, strip_diacritics, word_drop, word_swap
+from xlt.tasks import TaskSpec
+from xlt.training.kinds.base import TaskKind
+
+ROBUSTNESS = "robustness.json"
+
+
+TextFn = Callable[[str, np.random.Generator], str]
+
+
+def _text_fn(suite: str, rate: float) -> TextFn:
+    if suite == "char-noise":
+        return lambda text, rng: char_noise(text, rate, rng)
+    if suite == "diacritics":
+        return lambda text, rng: strip_diacritics(text)
+    if suite == "word-drop":
+        return lambda text, rng: word_drop(text, rate, rng)
+    return lambda text, rng: word_swap(text, rate, rng)
+
+
+def perturb_dataset(data: Dataset, task_type: TaskType, suite: str, rate: float, seed: int) -> Dataset | None:
+    """The items with perturbed inputs; None where the suite does not apply (word order of tagging)."""
+    fn = _text_fn(suite, rate)
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    for row in data:
+        new = dict(row)
+        if task_type in (TaskType.PAIR_REGRESSION, TaskType.PAIR_CLASSIFICATION):
+            new["sentence1"], new["sentence2"] = fn(row["sentence1"], rng), fn(row["sentence2"], rng)
+        elif task_type == TaskType.SINGLE_CLASSIFICATION:
+            new["text"] = fn(row["text"], rng)
+        elif task_type == TaskType.MULTIPLE_CHOICE:
+            new["premise"] = fn(row["premise"], rng)
+            new["choices"] = [fn(c, rng) for c in row["choices"]]
+        elif task_type == TaskType.EXTRACTIVE_QA:
+            new["question"] = fn(row["question"], rng)
+        elif task_type == TaskType.TOKEN_TAGGING:
+            if suite in ("word-drop", "word-swap"):
+                return None
+            new["tokens"] = [fn(token, rng) or token for token in row["tokens"]]
+        else:
+            return None
+        rows.append(new)
+    return Dataset.from_list(rows, features=data.features)
+
+
+def _score(kind: TaskKind, data: Dataset, language: str, precision: Any) -> float:
+    with kind.encoder.speaking(language):
+        return float(kind.score(data, kind.predict(data, precision=precision)))
+
+
+def run_suites(
+    config: RobustnessConfig,
+    kind: TaskKind,
+    task: TaskSpec,
+    data_dir: Path,
+    languages: tuple[str, ...],
+    max_examples: int | None,
+    precision: Any = "auto",
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """suite -> language (or "A>B") -> {clean, perturbed, drop, n, metric}."""
+    limit = config.max_examples or max_examples
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    clean_cache: dict[str, tuple[Dataset, float]] = {}
+
+    def clean(language: str) -> tuple[Dataset, float]:
+        if language not in clean_cache:
+            data = task.load(data_dir, "test", language)
+            data = data.select(subsample(len(data), limit).tolist())
+            clean_cache[language] = (data, _score(kind, data, language, precision))
+        return clean_cache[language]
+
+    for suite in config.suites:
+        entries: dict[str, dict[str, Any]] = {}
+        if suite == "generalized":
+            if task.name not in GENERALIZED_TASKS or len(languages) < 2:
+                continue
+            pairs = generalized_pairs(task, data_dir, list(languages), max_examples=limit, seed=config.seed)
+            for (first, second), mixed in pairs.items():
+                monolingual = _same_language(task, data_dir, first, list(mixed["id"]))  # the same items
+                clean_score = _score(kind, monolingual, first, precision)
+                perturbed = _score(kind, mixed, first, precision)
+                entries[f"{first}>{second}"] = _entry(clean_score, perturbed, len(mixed), task.metric)
+        else:
+            for language in languages:
+                data, clean_score = clean(language)
+                changed = perturb_dataset(data, task.type, suite, config.rate, config.seed)
+                if changed is None:
+                    continue
+                entries[language] = _entry(
+                    clean_score, _score(kind, changed, language, precision), len(data), task.metric
+                )
+        if entries:
+            results[suite] = entries
+    return results
+
+
+def _same_language(task: TaskSpec, data_dir: Path, language: str, ids: list[str]) -> Dataset:
+    data = task.load(data_dir, "test", language)
+    position = {str(i): k for k, i in enumerate(data["id"])}
+    return data.select([position[i] for i in ids])
+
+
+def _entry(clean: float, perturbed: float, n: int, metric: str) -> dict[str, Any]:
+    return {"clean": clean, "perturbed": perturbed, "drop": clean - perturbed, "n": n, "metric": metric}

@@ -1,0 +1,71 @@
+"""Robustness suites on a tiny study: perturbed copies of the test items, generalized pairs, the table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from datasets import Dataset
+
+from xlt.data.schema import FEATURES, TaskType
+from xlt.robustness.suites import ROBUSTNESS, perturb_dataset
+from xlt.runs.store import RunStore
+from xlt.study.config import load_study
+from xlt.study.plan import build_plan
+from xlt.study.results import ROBUSTNESS_CSV, write_results
+from xlt.study.runner import run_plan
+
+
+def test_perturbed_copies_keep_ids_labels_and_tags() -> None:
+    pairs = Dataset.from_list(
+        [{"id": "1", "sentence1": "Ọ̀yọ́ is a city", "sentence2": "the dog sleeps well", "label": 2}],
+        features=FEATURES[TaskType.PAIR_CLASSIFICATION],
+    )
+    stripped = perturb_dataset(pairs, TaskType.PAIR_CLASSIFICATION, "diacritics", 0.1, 0)
+    assert stripped is not None and stripped[0]["sentence1"] == "Oyo is a city" and stripped[0]["label"] == 2
+    swapped = perturb_dataset(pairs, TaskType.PAIR_CLASSIFICATION, "word-swap", 1.0, 0)
+    assert swapped is not None
+    assert sorted(swapped[0]["sentence2"].split()) == sorted(["the", "dog", "sleeps", "well"])
+    tags = Dataset.from_list(
+        [{"id": "t", "tokens": ["Àbújá", "ni"], "tags": ["B-LOC", "O"]}],
+        features=FEATURES[TaskType.TOKEN_TAGGING],
+    )
+    assert perturb_dataset(tags, TaskType.TOKEN_TAGGING, "word-drop", 0.5, 0) is None  # would misalign tags
+    noisy = perturb_dataset(tags, TaskType.TOKEN_TAGGING, "char-noise", 1.0, 0)
+    assert noisy is not None and len(noisy[0]["tokens"]) == 2 and all(noisy[0]["tokens"])
+
+
+def test_suites_in_a_study(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
+    study = tmp_path / "robust.yaml"
+    study.write_text(
+        f"name: robust\nencoders: ['{tiny_encoder_dir}']\nseeds: [1]\ntargets: [xnli]\n"
+        "training: {target: {max_steps: 2, batch_size: 8, train_limit: 32, dev_limit: 16, evaluations: 1}}\n"
+        "evaluation: {languages: [en, sw, de], max_examples: 24, bootstrap: 50,\n"
+        "             robustness: {suites: [char-noise, diacritics, word-drop, generalized], rate: 0.3}}\n"
+        f"output_dir: '{tmp_path / 'runs'}'\n"
+    )
+    plan = build_plan(load_study(study))
+    assert plan.targets[0].spec()["robustness"]["suites"] == [
+        "char-noise",
+        "diacritics",
+        "word-drop",
+        "generalized",
+    ]
+    store = RunStore(tmp_path / "runs" / "robust")
+    assert not run_plan(plan, store, data_dir, show_progress=False).failed
+    saved = json.loads((store.stage_dir(plan.targets[0].stage_id) / ROBUSTNESS).read_text())
+    assert set(saved) == {"char-noise", "diacritics", "word-drop", "generalized"}
+    assert set(saved["char-noise"]) == {"en", "sw", "de"}
+    assert set(saved["generalized"]) == {
+        f"{a}>{b}" for a in ("en", "sw", "de") for b in ("en", "sw", "de") if a != b
+    }
+    clean = json.loads((store.stage_dir(plan.targets[0].stage_id) / "predictions.json").read_text())
+    for language in ("en", "sw", "de"):  # the suites' clean score is the stage's own clean score
+        assert saved["char-noise"][language]["clean"] == clean[language]["score"]
+    for entry in (e for suite in saved.values() for e in suite.values()):
+        assert np.isclose(entry["drop"], entry["clean"] - entry["perturbed"]) and entry["n"] > 0
+    write_results(plan, store)
+    table = pd.read_csv(store.root / ROBUSTNESS_CSV)
+    assert {"African", "non-English"} <= set(table.language)  # group rows (sw is African)
