@@ -72,3 +72,17 @@ def test_align_and_evaluate_on_a_tiny_encoder(tiny_encoder_dir: Path, data_dir: 
     assert np.isfinite(frame[["before", "after", "delta"]].to_numpy(dtype=float)).all()
     assert (frame.train_pairs == 300).all()
     assert ("de", "procrustes") in run.projections
+
+
+def test_a_target_s_test_sentences_never_fit_its_alignment(data_dir: Path) -> None:
+    """What `fit_alignment` excludes for a stsb-multi study: German and English test sentences."""
+    from xlt.alignment.fit import test_sentences
+    from xlt.alignment.parallel import parallel_data
+    from xlt.tasks import get_task
+
+    task = get_task("stsb-multi")
+    german, english = test_sentences(task, data_dir, "de"), test_sentences(task, data_dir, "en")
+    assert len(german) > 2000 and len(english) > 2000
+    data = parallel_data(data_dir, ["de"], exclude={"de": german, "en": english})
+    pairs = data.pairs["de"]
+    assert pairs and not {x for x, _ in pairs} & german and not {e for _, e in pairs} & english
