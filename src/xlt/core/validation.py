@@ -31,15 +31,39 @@ def _annotation_types(annotation: object) -> list[object]:
     return found
 
 
+def _model_at(model: type[BaseModel], path: tuple[object, ...]) -> type[BaseModel] | None:
+    """The (nested) model that holds the keys at `path` (list indices and dict keys are stepped over)."""
+    current: type[BaseModel] | None = model
+    for part in path:
+        if current is None:
+            return None
+        if not isinstance(part, str) or part not in current.model_fields:
+            continue
+        annotation = current.model_fields[part].annotation
+        nested = [
+            t for t in _annotation_types(annotation) if isinstance(t, type) and issubclass(t, BaseModel)
+        ]
+        current = nested[0] if nested else None
+    return current
+
+
+def _candidates(model: type[BaseModel], loc: tuple[object, ...]) -> set[str]:
+    """The keys accepted where an unknown key was found; every nested key if that place is unclear."""
+    holder = _model_at(model, loc[:-1])
+    return set(holder.model_fields) if holder is not None else field_names(model)
+
+
 def validation_error(exc: ValidationError, source: str, model: type[BaseModel], fix: str) -> ConfigError:
     """All problems of a config in one line each, joined; unknown keys get a did-you-mean."""
-    known = field_names(model)
     problems = []
     for error in exc.errors():
         location = ".".join(str(part) for part in error["loc"])
         if error["type"] == "extra_forbidden":
             key = str(error["loc"][-1])
-            problems.append(f"unknown key '{location}'{did_you_mean(key, known)}")
+            # the keys of the place the key was found first, then every nested key of the model
+            hint = did_you_mean(key, _candidates(model, tuple(error["loc"])) - {key})
+            hint = hint or did_you_mean(key, field_names(model) - {key})
+            problems.append(f"unknown key '{location}'{hint}")
         else:
             message = error["msg"].removeprefix("Value error, ")
             problems.append(f"{location}: {message}" if location else message)
