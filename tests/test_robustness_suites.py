@@ -69,3 +69,31 @@ def test_suites_in_a_study(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Pat
     write_results(plan, store)
     table = pd.read_csv(store.root / ROBUSTNESS_CSV)
     assert {"African", "non-English"} <= set(table.language)  # group rows (sw is African)
+
+
+def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
+    from rich.console import Console
+
+    from xlt.report.build import build_report
+    from xlt.study.records import record_study
+
+    study = tmp_path / "robust.yaml"
+    study.write_text(
+        f"name: robust\nencoders: ['{tiny_encoder_dir}']\nseeds: [1]\ntargets: [umsab]\n"
+        "robust_methods: [standard, rs-noise]\n"
+        "training: {target: {max_steps: 2, batch_size: 8, train_limit: 32, dev_limit: 16, evaluations: 1,\n"
+        "                    robust: {votes: 2}}}\n"
+        "evaluation: {languages: [en, fr], max_examples: 16, bootstrap: 20,\n"
+        "             robustness: {suites: [char-noise, word-swap]}}\n"
+        f"output_dir: '{tmp_path / 'runs'}'\n"
+    )
+    config = load_study(study)
+    plan = build_plan(config)
+    store = RunStore(tmp_path / "runs" / "robust")
+    assert not run_plan(plan, store, data_dir, show_progress=False).failed
+    record_study(store.root, config, Console())
+    write_results(plan, store)
+    report = build_report(store.root, data_dir, permutations=50)
+    text = report.markdown.read_text()
+    assert "## Robustness" in text and "rs-noise" in text and "No gains" in text
+    assert (store.root / "report" / "figures" / "robustness.png").stat().st_size > 1000

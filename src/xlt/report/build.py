@@ -102,7 +102,7 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
 def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations: int = 10000) -> Report:
     payload = read_results(study_dir)
     gains, scores = gains_frame(payload), scores_frame(payload)
-    if gains.empty:
+    if gains.empty and not payload.get("robustness"):
         raise ConfigError(f"{study_dir} has no gains yet", "run the study's stages first (`xlt run`)")
     out = study_dir / REPORT_DIR
     figs = out / "figures"
@@ -115,109 +115,153 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     sections.append(
         f"Config hash `{payload['config_hash']}`, xlt {payload.get('xlt_version')} (git "
         f"`{str(payload.get('git_commit'))[:10]}`). Gains are with-intermediate minus baseline, mean over "
-        f"{int(gains.seeds.max())} seed(s); CIs are {round(confidence * 100)}% paired bootstrap over test "
-        "items and seeds. Averages over languages are unweighted (macro).\n"
+        f"{len(payload['config']['seeds'])} seed(s); CIs are {round(confidence * 100)}% paired bootstrap "
+        "over test items and seeds. Averages over languages are unweighted (macro).\n"
     )
 
-    # 1. gains
-    macro = transfer[transfer.language == MACRO]
-    matrix = macro.pivot_table(index="intermediate", columns="target", values="gain", sort=False)
-    heat = figures.heatmap(matrix, "gain over the baseline (macro-avg over languages)", figs / "gains.png")
-    sections.append("## Gains\n")
-    sections.append(f"![gain heatmap](figures/{heat.name})\n")
-    table = macro[
-        ["target", "intermediate", "baseline", "with_intermediate", "gain", "gain_std", "ci_low", "ci_high"]
-    ]
-    sections.append(_md_table(table.reset_index(drop=True)))
-    groups = transfer[(transfer.members != transfer.language) & (transfer.language != MACRO)]
-    if not groups.empty:
-        sections.append("\n### Per language group\n")
-        sections.append(
-            f"Low/high-resource: {payload.get('language_groups', {}).get('resource_level', SIZE_SOURCE)}.\n\n"
-        )
-        group_matrix = groups.pivot_table(index=["target", "intermediate"], columns="language", values="gain")
-        sections.append(_md_table(group_matrix.reset_index()))
-    for target, block in transfer[transfer.members == transfer.language].groupby("target", sort=False):
-        per_language = block.pivot_table(index="intermediate", columns="language", values="gain", sort=False)
-        path = figs / f"gains-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(target))}.png"
-        figures.heatmap(per_language, f"{target}: gain per language", path)
-        sections.append(f"\n![{target} per language](figures/{path.name})\n")
-    tatoeba = gains[(gains.target == "tatoeba") & (gains.members != gains.language)]
-    if not tatoeba.empty:
-        sections.append("\n### Tatoeba retrieval of the intermediate-trained encoders (gain in accuracy@1)\n")
-        sections.append(
-            _md_table(
-                tatoeba.pivot_table(index="intermediate", columns="language", values="gain").reset_index()
-            )
-        )
-
-    # 2. similarity and its relation to the gains
-    similarity_path = study_dir / SIMILARITY_CSV
     analysis: TransferAnalysis | None = None
-    sections.append("\n## Does similarity predict the gain?\n")
-    if not similarity_path.is_file():
-        sections.append(
-            f"No `{SIMILARITY_CSV}` in the study directory: run `xlt similarity {study_dir}` first.\n"
-        )
+    if transfer.empty:
+        sections.append("No gains: the study has no intermediate tasks.\n")
     else:
-        similarity = pd.read_csv(similarity_path)
-        joined = join_similarity(transfer, similarity)
-        analysis = analyse(joined, permutations=permutations, confidence=confidence)
-        _csv(analysis.joined, out / "similarity_gain.csv")
-        _csv(analysis.correlations, out / "correlations.csv")
-        _csv(analysis.selection, out / "selection.csv")
-        sections.append(
-            "Spearman's rho between each estimator's similarity and the macro-averaged gain, pooled over "
-            "targets (one point per intermediate x target), with its bootstrap CI and permutation p-value; "
-            "selection regret is the mean over targets of Regret@k = (best gain - best gain among the top k "
-            "by similarity) / |best gain| x 100, against the exact expectation of a random choice.\n\n"
+        # 1. gains
+        macro = transfer[transfer.language == MACRO]
+        matrix = macro.pivot_table(index="intermediate", columns="target", values="gain", sort=False)
+        heat = figures.heatmap(
+            matrix, "gain over the baseline (macro-avg over languages)", figs / "gains.png"
         )
-        sections.append(_md_table(analysis.summary))
-        scatter = figures.scatter_grid(
-            joined[joined.level == "target"],
-            analysis.correlations,
-            figs / "similarity_vs_gain.png",
-            confidence=confidence,
-        )
-        sections.append(f"\n![similarity vs gain](figures/{scatter.name})\n")
-        if not analysis.summary.empty and "regret@1" in analysis.summary:
-            bars = figures.regret_bars(analysis.summary, figs / "regret.png")
-            sections.append(f"\n![selection regret](figures/{bars.name})\n")
-        per_target = analysis.correlations[
-            (analysis.correlations.view == "per target") & (analysis.correlations.method == "spearman")
+        sections.append("## Gains\n")
+        sections.append(f"![gain heatmap](figures/{heat.name})\n")
+        table = macro[
+            [
+                "target",
+                "intermediate",
+                "baseline",
+                "with_intermediate",
+                "gain",
+                "gain_std",
+                "ci_low",
+                "ci_high",
+            ]
         ]
-        sections.append("\n### Spearman per target\n")
-        sections.append(
-            _md_table(
-                per_target[
-                    ["estimator", "target", "coefficient", "ci_low", "ci_high", "p_value", "n"]
-                ].reset_index(drop=True)
+        sections.append(_md_table(table.reset_index(drop=True)))
+        groups = transfer[(transfer.members != transfer.language) & (transfer.language != MACRO)]
+        if not groups.empty:
+            sections.append("\n### Per language group\n")
+            resource = payload.get("language_groups", {}).get("resource_level", SIZE_SOURCE)
+            sections.append(f"Low/high-resource: {resource}.\n\n")
+            group_matrix = groups.pivot_table(
+                index=["target", "intermediate"], columns="language", values="gain"
             )
-        )
-        per_group = analysis.correlations[
-            (analysis.correlations.view == "per language group (pooled over targets)")
-            & (analysis.correlations.method == "spearman")
-        ]
-        if not per_group.empty:
-            sections.append("\n### Spearman per language group (pooled over targets)\n")
+            sections.append(_md_table(group_matrix.reset_index()))
+        for target, block in transfer[transfer.members == transfer.language].groupby("target", sort=False):
+            per_language = block.pivot_table(
+                index="intermediate", columns="language", values="gain", sort=False
+            )
+            path = figs / f"gains-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(target))}.png"
+            figures.heatmap(per_language, f"{target}: gain per language", path)
+            sections.append(f"\n![{target} per language](figures/{path.name})\n")
+        tatoeba = gains[(gains.target == "tatoeba") & (gains.members != gains.language)]
+        if not tatoeba.empty:
+            sections.append(
+                "\n### Tatoeba retrieval of the intermediate-trained encoders (gain in accuracy@1)\n"
+            )
             sections.append(
                 _md_table(
-                    per_group[
-                        ["estimator", "language", "coefficient", "ci_low", "ci_high", "p_value", "n"]
+                    tatoeba.pivot_table(index="intermediate", columns="language", values="gain").reset_index()
+                )
+            )
+
+        # 2. similarity and its relation to the gains
+        similarity_path = study_dir / SIMILARITY_CSV
+        sections.append("\n## Does similarity predict the gain?\n")
+        if not similarity_path.is_file():
+            sections.append(
+                f"No `{SIMILARITY_CSV}` in the study directory: run `xlt similarity {study_dir}` first.\n"
+            )
+        else:
+            similarity = pd.read_csv(similarity_path)
+            joined = join_similarity(transfer, similarity)
+            analysis = analyse(joined, permutations=permutations, confidence=confidence)
+            _csv(analysis.joined, out / "similarity_gain.csv")
+            _csv(analysis.correlations, out / "correlations.csv")
+            _csv(analysis.selection, out / "selection.csv")
+            sections.append(
+                "Spearman's rho between each estimator's similarity and the macro-averaged gain, pooled "
+                "over targets (one point per intermediate x target), with its bootstrap CI and permutation "
+                "p-value; selection regret is the mean over targets of Regret@k = (best gain - best gain "
+                "among the top k by similarity) / |best gain| x 100, against the exact expectation of a "
+                "random choice.\n\n"
+            )
+            sections.append(_md_table(analysis.summary))
+            scatter = figures.scatter_grid(
+                joined[joined.level == "target"],
+                analysis.correlations,
+                figs / "similarity_vs_gain.png",
+                confidence=confidence,
+            )
+            sections.append(f"\n![similarity vs gain](figures/{scatter.name})\n")
+            if not analysis.summary.empty and "regret@1" in analysis.summary:
+                bars = figures.regret_bars(analysis.summary, figs / "regret.png")
+                sections.append(f"\n![selection regret](figures/{bars.name})\n")
+            per_target = analysis.correlations[
+                (analysis.correlations.view == "per target") & (analysis.correlations.method == "spearman")
+            ]
+            sections.append("\n### Spearman per target\n")
+            sections.append(
+                _md_table(
+                    per_target[
+                        ["estimator", "target", "coefficient", "ci_low", "ci_high", "p_value", "n"]
                     ].reset_index(drop=True)
                 )
             )
-        if not analysis.mixed.empty:
+            per_group = analysis.correlations[
+                (analysis.correlations.view == "per language group (pooled over targets)")
+                & (analysis.correlations.method == "spearman")
+            ]
+            if not per_group.empty:
+                sections.append("\n### Spearman per language group (pooled over targets)\n")
+                sections.append(
+                    _md_table(
+                        per_group[
+                            ["estimator", "language", "coefficient", "ci_low", "ci_high", "p_value", "n"]
+                        ].reset_index(drop=True)
+                    )
+                )
+            if not analysis.mixed.empty:
+                sections.append(
+                    "\n### Mixed effects: gain ~ similarity, random intercepts (per-language gains)\n"
+                )
+                sections.append(_md_table(analysis.mixed))
             sections.append(
-                "\n### Mixed effects: gain ~ similarity, random intercepts (per-language gains)\n"
+                "\nAll views (per target, per language, per group, pooled; Spearman, Kendall, Pearson) are "
+                "in `correlations.csv`; selection per target and group in `selection.csv`.\n"
             )
-            sections.append(_md_table(analysis.mixed))
-        sections.append(
-            "\nAll views (per target, per language, per group, pooled; Spearman, Kendall, Pearson) are in "
-            "`correlations.csv`; selection per target and group in `selection.csv`.\n"
-        )
 
-    # 3. languages
+    # 3. robustness
+    robustness = pd.DataFrame(payload.get("robustness") or [])
+    if not robustness.empty:
+        singles = robustness[robustness.group == robustness.language]
+        sections.append("\n## Robustness\n")
+        sections.append(
+            "Clean and perturbed score and their drop (clean - perturbed) per suite; mean over seeds, then "
+            "over the rows shown. Generalized pairs are keyed A>B (sentence 1 in A, sentence 2 in B).\n\n"
+        )
+        bars = figures.drop_bars(singles, figs / "robustness.png")
+        sections.append(f"![robustness](figures/{bars.name})\n\n")
+        by_method = singles.groupby(["target", "suite", "variant"], sort=False)[
+            ["clean", "perturbed", "drop"]
+        ].mean()
+        sections.append(_md_table(by_method.reset_index()))
+        groups = robustness[robustness.group != robustness.language]
+        if not groups.empty:
+            sections.append("\n### Drop per language group\n")
+            table = groups.pivot_table(
+                index=["target", "suite", "variant"], columns="language", values="drop"
+            )
+            sections.append(_md_table(table.reset_index()))
+        _csv(robustness, out / "robustness.csv")
+
+    # 4. languages
     languages = language_table(scores[scores.target != "tatoeba"], transfer, data_dir)
     _csv(languages, out / "languages.csv")
     sections.append("\n## Languages\n")

@@ -121,5 +121,22 @@ def language_scatter(languages: pd.DataFrame, column: str, ylabel: str, path: Pa
     axes.axhline(0, color="grey", lw=0.6)
     axes.set_xlabel("syntactic distance to English (URIEL syntax_knn, 1 - cosine)")
     axes.set_ylabel(ylabel)
+    if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize=8)
+    return _save(figure, path)
+
+
+def drop_bars(robustness: pd.DataFrame, path: Path) -> Path:
+    """Mean drop (clean - perturbed) per suite, one bar per variant (robust method / alignment)."""
+    table = robustness.pivot_table(index="suite", columns="variant", values="drop", aggfunc="mean")
+    figure, axes = plt.subplots(figsize=(max(5.0, 1.2 * len(table) + 2), 3.6))
+    width = 0.8 / max(len(table.columns), 1)
+    x = np.arange(len(table))
+    for i, variant in enumerate(table.columns):
+        axes.bar(x + i * width - 0.4 + width / 2, table[variant], width=width, label=str(variant))
+    axes.axhline(0, color="grey", lw=0.6)
+    axes.set_xticks(x, list(table.index), rotation=20, ha="right")
+    axes.set_ylabel("drop (clean - perturbed), lower is more robust")
+    axes.set_title("robustness: mean drop over targets, intermediates and languages", fontsize=10)
     axes.legend(fontsize=8)
     return _save(figure, path)
