@@ -43,20 +43,19 @@ def test_suites_in_a_study(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Pat
         f"name: robust\nencoders: ['{tiny_encoder_dir}']\nseeds: [1]\ntargets: [xnli]\n"
         "training: {target: {max_steps: 2, batch_size: 8, train_limit: 32, dev_limit: 16, evaluations: 1}}\n"
         "evaluation: {languages: [en, sw, de], max_examples: 24, bootstrap: 50,\n"
-        "             robustness: {suites: [char-noise, diacritics, word-drop, generalized], rate: 0.3}}\n"
+        "  robustness: {suites: [char-noise, diacritics, word-drop, generalized, attack], rate: 0.3,\n"
+        "               attack_radius: 5.0, attack_step_size: 2.0}}\n"
         f"output_dir: '{tmp_path / 'runs'}'\n"
     )
     plan = build_plan(load_study(study))
-    assert plan.targets[0].spec()["robustness"]["suites"] == [
-        "char-noise",
-        "diacritics",
-        "word-drop",
-        "generalized",
-    ]
+    suites = ["char-noise", "diacritics", "word-drop", "generalized", "attack"]
+    assert plan.targets[0].spec()["robustness"]["suites"] == suites
     store = RunStore(tmp_path / "runs" / "robust")
     assert not run_plan(plan, store, data_dir, show_progress=False).failed
     saved = json.loads((store.stage_dir(plan.targets[0].stage_id) / ROBUSTNESS).read_text())
-    assert set(saved) == {"char-noise", "diacritics", "word-drop", "generalized"}
+    assert set(saved) == set(suites)
+    for entry in saved["attack"].values():  # robust accuracy under a large radius is at most clean accuracy
+        assert entry["metric"] == "accuracy" and entry["perturbed"] <= entry["clean"]
     assert set(saved["char-noise"]) == {"en", "sw", "de"}
     assert set(saved["generalized"]) == {
         f"{a}>{b}" for a in ("en", "sw", "de") for b in ("en", "sw", "de") if a != b

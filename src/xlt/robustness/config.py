@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-Suite = Literal["char-noise", "diacritics", "word-drop", "word-swap", "generalized"]
+Suite = Literal["char-noise", "diacritics", "word-drop", "word-swap", "generalized", "attack"]
 
 
 class RobustnessConfig(BaseModel):
@@ -15,3 +15,6 @@ class RobustnessConfig(BaseModel):
     rate: float = Field(0.1, gt=0, le=1, description="character / word perturbation probability")
     max_examples: PositiveInt | None = Field(None, description="items per language; None = evaluation's")
     seed: int = 0
+    attack_radius: float = Field(0.5, gt=0, description="attack: L2 radius of the embedding perturbation")
+    attack_steps: PositiveInt = Field(3, description="attack: PGD steps")
+    attack_step_size: float = Field(0.2, gt=0, description="attack: L2 size of each PGD step")

@@ -3,6 +3,8 @@
 - `char-noise`, `diacritics`, `word-drop`, `word-swap`: the language's test items with their inputs
   perturbed (pairs: both sentences; multiple choice: premise and choices; QA: the question only, so that
   answer offsets stay valid; tagging: character noise and diacritics per token, word order untouched).
+- `attack` (classification targets): accuracy under a PGD attack on the input embeddings within an L2
+  radius per example ("robust accuracy"), against clean accuracy on the same items.
 - `generalized`: XNLI / PAWS-X / stsb-multi items with sentence 1 in language A and sentence 2 in
   language B, for every ordered pair of the stage's languages; clean is the same items in A alone.
 """
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from datasets import Dataset
 
 from xlt.data.schema import TaskType
@@ -23,6 +26,7 @@ from xlt.robustness.generalized import GENERALIZED_TASKS, generalized_pairs
 from xlt.robustness.perturb import char_noise, strip_diacritics, word_drop, word_swap
 from xlt.tasks import TaskSpec
 from xlt.training.kinds.base import TaskKind
+from xlt.training.kinds.classification import Classification
 
 ROBUSTNESS = "robustness.json"
 
@@ -94,7 +98,15 @@ def run_suites(
 
     for suite in config.suites:
         entries: dict[str, dict[str, Any]] = {}
-        if suite == "generalized":
+        if suite == "attack":
+            if not isinstance(kind, Classification):
+                continue
+            for language in languages:
+                data, _ = clean(language)
+                with kind.encoder.speaking(language):
+                    accuracy, robust = attack_accuracy(kind, data, config)
+                entries[language] = _entry(accuracy, robust, len(data), "accuracy")
+        elif suite == "generalized":
             if task.name not in GENERALIZED_TASKS or len(languages) < 2:
                 continue
             pairs = generalized_pairs(task, data_dir, list(languages), max_examples=limit, seed=config.seed)
@@ -125,3 +137,33 @@ def _same_language(task: TaskSpec, data_dir: Path, language: str, ids: list[str]
 
 def _entry(clean: float, perturbed: float, n: int, metric: str) -> dict[str, Any]:
     return {"clean": clean, "perturbed": perturbed, "drop": clean - perturbed, "n": n, "metric": metric}
+
+
+def attack_accuracy(kind: Classification, data: Dataset, config: RobustnessConfig) -> tuple[float, float]:
+    """(clean accuracy, accuracy under a PGD attack of the input embeddings), fp32, per batch of 32."""
+    from xlt.training.robust import _ascend, _Delta, perturbed_embeddings
+
+    was_training = kind.model.training
+    kind.model.eval()
+    labels = np.asarray(data["label"])
+    clean_hits = robust_hits = 0
+    for start in range(0, len(data), 32):
+        indices = list(range(start, min(start + 32, len(data))))
+        with torch.no_grad():
+            logits, _ = kind._outputs(data, indices)
+        clean_hits += int((logits.argmax(dim=1).cpu().numpy() == labels[indices]).sum())
+        delta = _Delta()
+        with perturbed_embeddings(kind.encoder, delta):
+            for _ in range(config.attack_steps):
+                loss, _ = kind.loss(data, indices)
+                assert delta.value is not None
+                (grad,) = torch.autograd.grad(loss, delta.value)
+                delta.value = _ascend(
+                    delta.value.detach(), grad, config.attack_step_size, config.attack_radius
+                )
+                delta.value.requires_grad_(True)
+            with torch.no_grad():
+                logits, _ = kind._outputs(data, indices)
+        robust_hits += int((logits.argmax(dim=1).cpu().numpy() == labels[indices]).sum())
+    kind.model.train(was_training)
+    return clean_hits / max(len(data), 1), robust_hits / max(len(data), 1)
