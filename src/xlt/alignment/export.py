@@ -32,7 +32,11 @@ def export_sentence_transformers(encoder: str, projection: Projection, directory
 
     info = encoder_info(encoder)
     transformer: Any = Transformer(model_path(encoder))
-    dim = transformer.get_word_embedding_dimension()
+    # sentence-transformers 6 renamed get_word_embedding_dimension to get_embedding_dimension
+    dimension = (
+        getattr(transformer, "get_embedding_dimension", None) or transformer.get_word_embedding_dimension
+    )
+    dim = dimension()
     with atomic_directory(directory) as tmp:
         dense = Dense.load(str(export_dense(projection, tmp / "dense")))
         prompts = {"query": info.prefix} if info.prefix else None
