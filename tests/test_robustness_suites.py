@@ -96,3 +96,21 @@ def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path,
     text = report.markdown.read_text()
     assert "## Robustness" in text and "rs-noise" in text and "No gains" in text
     assert (store.root / "report" / "figures" / "robustness.png").stat().st_size > 1000
+
+
+def test_out_of_domain_suite(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
+    study = tmp_path / "ood.yaml"
+    study.write_text(
+        f"name: ood\nencoders: ['{tiny_encoder_dir}']\nseeds: [1]\ntargets: [stsb-multi]\n"
+        "training: {target: {max_steps: 2, batch_size: 8, train_limit: 32, dev_limit: 16, evaluations: 1}}\n"
+        "evaluation: {languages: [en, de], max_examples: 30, bootstrap: 20, robustness: {suites: [ood]}}\n"
+        f"output_dir: '{tmp_path / 'runs'}'\n"
+    )
+    plan = build_plan(load_study(study))
+    store = RunStore(tmp_path / "runs" / "ood")
+    assert not run_plan(plan, store, data_dir, show_progress=False).failed
+    saved = json.loads((store.stage_dir(plan.targets[0].stage_id) / ROBUSTNESS).read_text())
+    # SemRel (the default out-of-domain set of stsb-multi) has English but no German
+    assert set(saved["ood"]) == {"en"} and saved["ood"]["en"]["n"] == 30
+    clean = json.loads((store.stage_dir(plan.targets[0].stage_id) / "predictions.json").read_text())
+    assert saved["ood"]["en"]["clean"] == clean["en"]["score"]

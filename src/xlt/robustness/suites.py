@@ -5,6 +5,8 @@
   answer offsets stay valid; tagging: character noise and diacritics per token, word order untouched).
 - `attack` (classification targets): accuracy under a PGD attack on the input embeddings within an L2
   radius per example ("robust accuracy"), against clean accuracy on the same items.
+- `ood`: the test set of another task of the same type in the same language (STS-B's news, captions and
+  forums against SemRel's domains by default), against the target's own test set.
 - `generalized`: XNLI / PAWS-X / stsb-multi items with sentence 1 in language A and sentence 2 in
   language B, for every ordered pair of the stage's languages; clean is the same items in A alone.
 """
@@ -19,12 +21,13 @@ import numpy as np
 import torch
 from datasets import Dataset
 
+from xlt.analysis.languages import canonical
 from xlt.data.schema import TaskType
 from xlt.evaluation.zero_shot import subsample
-from xlt.robustness.config import RobustnessConfig
+from xlt.robustness.config import DEFAULT_OOD, RobustnessConfig
 from xlt.robustness.generalized import GENERALIZED_TASKS, generalized_pairs
 from xlt.robustness.perturb import char_noise, strip_diacritics, word_drop, word_swap
-from xlt.tasks import TaskSpec
+from xlt.tasks import TaskSpec, get_task
 from xlt.training.kinds.base import TaskKind
 from xlt.training.kinds.classification import Classification
 
@@ -106,6 +109,21 @@ def run_suites(
                 with kind.encoder.speaking(language):
                     accuracy, robust = attack_accuracy(kind, data, config)
                 entries[language] = _entry(accuracy, robust, len(data), "accuracy")
+        elif suite == "ood":
+            other_name = config.ood.get(task.name, DEFAULT_OOD.get(task.name))
+            other = get_task(other_name) if other_name else None
+            if other is None or other.type != task.type:
+                continue
+            codes = {canonical(code): code for code in other.languages["test"]}
+            for language in languages:
+                code = codes.get(canonical(language))
+                if code is None:
+                    continue
+                _, clean_score = clean(language)
+                ood = other.load(data_dir, "test", code)
+                ood = ood.select(subsample(len(ood), limit).tolist())
+                perturbed = _score(kind, ood, language, precision)
+                entries[language] = _entry(clean_score, perturbed, len(ood), task.metric)
         elif suite == "generalized":
             if task.name not in GENERALIZED_TASKS or len(languages) < 2:
                 continue
