@@ -170,6 +170,28 @@ class _StageEstimator(Estimator):
     def _stages(self, context: SimilarityContext) -> TrainedStages | None:
         return context.stages if isinstance(context, TrainedContext) else None
 
+    def _intermediate_stage(
+        self, context: SimilarityContext, intermediate: TaskSpec
+    ) -> tuple[TrainedContext, TrainedStages, Stage] | None:
+        """The context, its stages and the intermediate's finished stage; None if any is missing."""
+        stages = self._stages(context)
+        stage = stages.stage(intermediate.name) if stages is not None else None
+        if stages is None or stage is None or not isinstance(context, TrainedContext):
+            return None
+        return context, stages, stage
+
+
+def _probe_key(context: TrainedContext, stage: Stage, target: TaskSpec) -> dict[str, Any]:
+    """What a probe of `target` on `stage`'s model depends on (LogME, LEEP, NCE caches)."""
+    english = target.languages["train"][0]
+    return {
+        "stage": stage.stage_id,
+        "target": target.name,
+        "files": target.file_hashes("train", english),
+        "n": context.probe_examples,
+        "seed": context.seed,
+    }
+
 
 class TaskEmb(_StageEstimator):
     name = "taskemb"
@@ -240,10 +262,10 @@ class LogME(_StageEstimator):
     def similarity(
         self, context: SimilarityContext, intermediate: TaskSpec, target: TaskSpec, language: str | None
     ) -> float:
-        stages = self._stages(context)
-        stage = stages.stage(intermediate.name) if stages is not None else None
-        if stages is None or stage is None or not isinstance(context, TrainedContext):
+        found = self._intermediate_stage(context, intermediate)
+        if found is None:
             return float("nan")
+        context, stages, stage = found
         if target.type not in (*PAIR_TYPES, TaskType.SINGLE_CLASSIFICATION, TaskType.TOKEN_TAGGING):
             return float("nan")
 
@@ -252,12 +274,7 @@ class LogME(_StageEstimator):
             features, labels = probe_features(stages.load_encoder(stage), target, data)
             return logme(features, labels, regression=target.type == TaskType.PAIR_REGRESSION)
 
-        key = {
-            "stage": stage.stage_id,
-            "target": target.name,
-            "files": target.file_hashes("train", target.languages["train"][0]),
-        }
-        return float(_cached("logme", {**key, "n": context.probe_examples, "seed": context.seed}, compute))
+        return float(_cached("logme", _probe_key(context, stage, target), compute))
 
 
 def _target_classes(task: TaskSpec, data: Dataset, bins: int = 5) -> np.ndarray:
@@ -294,10 +311,10 @@ class _ClassTransfer(_StageEstimator):
     def similarity(
         self, context: SimilarityContext, intermediate: TaskSpec, target: TaskSpec, language: str | None
     ) -> float:
-        stages = self._stages(context)
-        stage = stages.stage(intermediate.name) if stages is not None else None
-        if stages is None or stage is None or not isinstance(context, TrainedContext):
+        found = self._intermediate_stage(context, intermediate)
+        if found is None:
             return float("nan")
+        context, stages, stage = found
         defined_target = (*PAIR_TYPES, TaskType.SINGLE_CLASSIFICATION)
         if intermediate.type not in CLASS_SOURCE_TYPES or target.type not in defined_target:
             return float("nan")
@@ -310,14 +327,7 @@ class _ClassTransfer(_StageEstimator):
             classes = _target_classes(target, data)
             return leep(probs, classes) if self.score_name == "leep" else nce(probs.argmax(axis=1), classes)
 
-        key = {
-            "stage": stage.stage_id,
-            "target": target.name,
-            "files": target.file_hashes("train", target.languages["train"][0]),
-        }
-        return float(
-            _cached(self.score_name, {**key, "n": context.probe_examples, "seed": context.seed}, compute)
-        )
+        return float(_cached(self.score_name, _probe_key(context, stage, target), compute))
 
 
 class LEEP(_ClassTransfer):
