@@ -136,8 +136,15 @@ def test_report_of_a_study(trained_study: Path, data_dir: Path) -> None:
     assert result.exit_code == 0, result.output
     report = root / "report"
     markdown = (report / "report.md").read_text()
-    for heading in ("## Gains", "## Does similarity predict the gain?", "## Languages"):
+    for heading in (
+        "## Gains",
+        "## Does similarity predict the gain?",
+        "### Spearman per target",
+        "## Languages",
+    ):
         assert heading in markdown
+    per_target = markdown.split("### Spearman per target")[1].split("\n### ")[0]
+    assert "| estimator | target | coefficient |" in per_target and "| taxonomy |" in per_target
     for name in ("gains.png", "similarity_vs_gain.png", "regret.png", "drop_vs_distance.png"):
         assert (report / "figures" / name).stat().st_size > 1000, name
     page = (report / "report.html").read_text()

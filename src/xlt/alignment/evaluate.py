@@ -26,11 +26,11 @@ from scipy.stats import spearmanr
 
 from xlt.alignment.parallel import ParallelData, parallel_data, tatoeba_codes, tatoeba_split
 from xlt.alignment.projection import Projection, fit_projection
-from xlt.analysis.languages import canonical
+from xlt.core.sampling import subset_items
 from xlt.evaluation.metrics import macro_f1
-from xlt.evaluation.zero_shot import subsample
 from xlt.models.sentence import SentenceEncoder
 from xlt.tasks import get_task
+from xlt.tasks.iso639 import canonical
 
 RESULT_COLUMNS = [
     "language",
@@ -147,14 +147,14 @@ def evaluation_sets(data_dir: Path, language: str, *, max_examples: int, seed: i
         rows = [
             (e["sentence1"], o["sentence2"], float(o["label"])) for e, o in zip(english, other, strict=True)
         ]
-        stsb = [rows[i] for i in subsample(len(rows), max_examples)]
+        stsb = subset_items(rows, max_examples)
 
     def task_rows(name: str) -> Any:
         task = get_task(name)
         for code in task.languages["test"]:
             if canonical(code) == language:
                 data = task.load(data_dir, "test", code)
-                return [data[int(i)] for i in subsample(len(data), max_examples)]
+                return subset_items(data, max_examples)
         return []
 
     semrel = [(r["sentence1"], r["sentence2"], float(r["label"])) for r in task_rows("semrel")]
@@ -189,7 +189,7 @@ class EnglishClassifiers:
 def english_training(data_dir: Path, size: int, seed: int = 0) -> EnglishClassifiers:
     umsab = get_task("umsab-en").load(data_dir, "train", "en")
     xnli = get_task("xnli-en").load(data_dir, "train", "en")
-    pick = lambda data: [data[int(i)] for i in subsample(len(data), size)]  # noqa: E731
+    pick = lambda data: subset_items(data, size)  # noqa: E731
     return EnglishClassifiers(
         [(r["text"], int(r["label"])) for r in pick(umsab)],
         [(r["sentence1"], r["sentence2"], int(r["label"])) for r in pick(xnli)],

@@ -14,11 +14,11 @@ from pathlib import Path
 from xlt.alignment.evaluate import MethodSpec
 from xlt.alignment.parallel import parallel_data
 from xlt.alignment.projection import MultiProjection
-from xlt.analysis.languages import canonical
 from xlt.core.errors import ConfigError
 from xlt.data.schema import TaskType
 from xlt.models.sentence import SentenceEncoder
 from xlt.tasks import TaskSpec
+from xlt.tasks.iso639 import canonical
 
 NO_ALIGNMENT = "none"
 MIN_PAIRS = 10

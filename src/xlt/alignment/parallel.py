@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from xlt.analysis.languages import canonical
+from xlt.core.sampling import subset_items
 from xlt.data.readers.sts import read_stsb_multi
 from xlt.data.readers.xtreme_pairs import read_pawsx_tsv, read_xnli_tsv, split_aligned
 from xlt.tasks import get_task
+from xlt.tasks.iso639 import canonical
 from xlt.tasks.spec import pinned_file, pinned_sources
 
 TATOEBA_TRAIN_FRACTION = 0.5
@@ -122,8 +123,6 @@ def parallel_data(
         for source, pairs in sources.items():
             kept = [(x, e) for x, e in pairs if x.strip() not in banned_x and e.strip() not in banned_en]
             data.add(language, source, kept)
-        if max_pairs is not None and len(data.pairs.get(language, [])) > max_pairs:
-            pairs = data.pairs[language]
-            keep = np.sort(np.random.default_rng([seed, 7]).choice(len(pairs), size=max_pairs, replace=False))
-            data.pairs[language] = [pairs[i] for i in keep]
+        if language in data.pairs:
+            data.pairs[language] = subset_items(data.pairs[language], max_pairs, [seed, 7])
     return data

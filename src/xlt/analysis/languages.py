@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xlt.tasks.iso639 import TO_639_1
+from xlt.tasks.iso639 import canonical as canonical  # re-exported: groups are looked up by it
 
 SIZE_SOURCE = (
     "CC-100 GiB per language, Conneau et al. 2020 (XLM-R), Appendix A Table 6; "
@@ -39,12 +39,6 @@ CC100_GIB: dict[str, float] = {
     "sa": 0.3, "br": 0.1, "bs": 0.1, "xh": 0.1, "su": 0.1, "om": 0.1, "as": 0.1,
 }  # fmt: skip
 
-# ISO 639-3 codes of individual languages (and dataset-specific codes) inside a 639-1 macrolanguage
-ALIASES = {
-    "swh": "sw", "cmn": "zh", "zsm": "ms", "pes": "fa", "lvs": "lv", "arb": "ar", "nob": "no", "ekk": "et",
-    "plt": "mg", "kmr": "ku", "uzn": "uz", "npi": "ne", "tgl": "tl", "fil": "tl",
-}  # fmt: skip
-
 AFRICAN = frozenset(
     {
         # with an ISO 639-1 code
@@ -61,13 +55,6 @@ _XTREME_R = """af ar az bg bn de el en es et eu fa fi fr gu he hi ht hu id it ja
 nl pa
 pl pt qu ro ru sw ta te th tl tr uk ur vi wo yo zh"""
 XTREME_R = frozenset(_XTREME_R.split())
-
-
-def canonical(code: str) -> str:
-    """The 639-1 code of a language where it has one, else its (lower-case) 639-3 code."""
-    lowered = code.lower()
-    lowered = ALIASES.get(lowered, lowered)
-    return TO_639_1.get(lowered, lowered)
 
 
 def pretraining_gib(code: str) -> float:

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from xlt.analysis.languages import canonical
+from xlt.tasks.iso639 import canonical
 
 FEATURE_SET = "syntax_knn"
 # a 639-1 code -> the ISO 639-3 code URIEL knows (macrolanguages -> their main individual language)

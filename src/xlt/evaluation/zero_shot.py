@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
 from xlt.evaluation.metrics import METRICS, retrieval_accuracy
 from xlt.models.lexical import dice_scores
@@ -31,13 +32,6 @@ class LanguageResult:
         return len(self.ids)
 
 
-def subsample(n: int, limit: int | None) -> np.ndarray:
-    """A fixed random subset (the same for every language of equal size), in file order."""
-    if limit is None or limit >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(0).choice(n, size=limit, replace=False))
-
-
 def evaluate_language(
     task: TaskSpec,
     data_dir: Path,
@@ -52,7 +46,7 @@ def evaluate_language(
     """Score `task`'s test data in `language` with a trained task model (`kind`), with an encoder as it
     stands (retrieval), or with the lexical Dice baseline when neither is given (pair regression)."""
     data = task.load(data_dir, "test", language)
-    data = data.select(subsample(len(data), max_examples).tolist())
+    data = subset_rows(data, max_examples)  # the same subset for every language of equal size
     ids = [str(i) for i in data["id"]]
     if task.type == TaskType.RETRIEVAL:
         if encoder is None:

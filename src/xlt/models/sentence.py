@@ -135,7 +135,7 @@ class SentenceEncoder(nn.Module):
     language: str | None = None  # language of the texts being encoded; None = English
 
     def _aligned(self, pooled: torch.Tensor) -> torch.Tensor:
-        from xlt.analysis.languages import canonical
+        from xlt.tasks.iso639 import canonical
 
         language = canonical(self.language) if self.language else "en"
         if language != "en" and language in self.alignment:

@@ -74,6 +74,7 @@ def language_table(scores: pd.DataFrame, gains: pd.DataFrame, data_dir: Path | N
 
 
 def _md_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    frame = frame.reset_index(drop=True)
     if frame.empty:
         return "_(none)_\n"
 
@@ -118,60 +119,11 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
         f"{len(payload['config']['seeds'])} seed(s); CIs are {round(confidence * 100)}% paired bootstrap "
         "over test items and seeds. Averages over languages are unweighted (macro).\n"
     )
-
     analysis: TransferAnalysis | None = None
     if transfer.empty:
         sections.append("No gains: the study has no intermediate tasks.\n")
     else:
-        # 1. gains
-        macro = transfer[transfer.language == MACRO]
-        matrix = macro.pivot_table(index="intermediate", columns="target", values="gain", sort=False)
-        heat = figures.heatmap(
-            matrix, "gain over the baseline (macro-avg over languages)", figs / "gains.png"
-        )
-        sections.append("## Gains\n")
-        sections.append(f"![gain heatmap](figures/{heat.name})\n")
-        table = macro[
-            [
-                "target",
-                "intermediate",
-                "baseline",
-                "with_intermediate",
-                "gain",
-                "gain_std",
-                "ci_low",
-                "ci_high",
-            ]
-        ]
-        sections.append(_md_table(table.reset_index(drop=True)))
-        groups = transfer[(transfer.members != transfer.language) & (transfer.language != MACRO)]
-        if not groups.empty:
-            sections.append("\n### Per language group\n")
-            resource = payload.get("language_groups", {}).get("resource_level", SIZE_SOURCE)
-            sections.append(f"Low/high-resource: {resource}.\n\n")
-            group_matrix = groups.pivot_table(
-                index=["target", "intermediate"], columns="language", values="gain"
-            )
-            sections.append(_md_table(group_matrix.reset_index()))
-        for target, block in transfer[transfer.members == transfer.language].groupby("target", sort=False):
-            per_language = block.pivot_table(
-                index="intermediate", columns="language", values="gain", sort=False
-            )
-            path = figs / f"gains-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(target))}.png"
-            figures.heatmap(per_language, f"{target}: gain per language", path)
-            sections.append(f"\n![{target} per language](figures/{path.name})\n")
-        tatoeba = gains[(gains.target == "tatoeba") & (gains.members != gains.language)]
-        if not tatoeba.empty:
-            sections.append(
-                "\n### Tatoeba retrieval of the intermediate-trained encoders (gain in accuracy@1)\n"
-            )
-            sections.append(
-                _md_table(
-                    tatoeba.pivot_table(index="intermediate", columns="language", values="gain").reset_index()
-                )
-            )
-
-        # 2. similarity and its relation to the gains
+        sections += _gains_section(payload, gains, transfer, figs)
         similarity_path = study_dir / SIMILARITY_CSV
         sections.append("\n## Does similarity predict the gain?\n")
         if not similarity_path.is_file():
@@ -179,97 +131,141 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
                 f"No `{SIMILARITY_CSV}` in the study directory: run `xlt similarity {study_dir}` first.\n"
             )
         else:
-            similarity = pd.read_csv(similarity_path)
-            joined = join_similarity(transfer, similarity)
+            joined = join_similarity(transfer, pd.read_csv(similarity_path))
             analysis = analyse(joined, permutations=permutations, confidence=confidence)
-            _csv(analysis.joined, out / "similarity_gain.csv")
-            _csv(analysis.correlations, out / "correlations.csv")
-            _csv(analysis.selection, out / "selection.csv")
-            sections.append(
-                "Spearman's rho between each estimator's similarity and the macro-averaged gain, pooled "
-                "over targets (one point per intermediate x target), with its bootstrap CI and permutation "
-                "p-value; selection regret is the mean over targets of Regret@k = (best gain - best gain "
-                "among the top k by similarity) / |best gain| x 100, against the exact expectation of a "
-                "random choice.\n\n"
-            )
-            sections.append(_md_table(analysis.summary))
-            scatter = figures.scatter_grid(
-                joined[joined.level == "target"],
-                analysis.correlations,
-                figs / "similarity_vs_gain.png",
-                confidence=confidence,
-            )
-            sections.append(f"\n![similarity vs gain](figures/{scatter.name})\n")
-            if not analysis.summary.empty and "regret@1" in analysis.summary:
-                bars = figures.regret_bars(analysis.summary, figs / "regret.png")
-                sections.append(f"\n![selection regret](figures/{bars.name})\n")
-            per_target = analysis.correlations[
-                (analysis.correlations.view == "per target") & (analysis.correlations.method == "spearman")
-            ]
-            sections.append("\n### Spearman per target\n")
-            sections.append(
-                _md_table(
-                    per_target[
-                        ["estimator", "target", "coefficient", "ci_low", "ci_high", "p_value", "n"]
-                    ].reset_index(drop=True)
-                )
-            )
-            per_group = analysis.correlations[
-                (analysis.correlations.view == "per language group (pooled over targets)")
-                & (analysis.correlations.method == "spearman")
-            ]
-            if not per_group.empty:
-                sections.append("\n### Spearman per language group (pooled over targets)\n")
-                sections.append(
-                    _md_table(
-                        per_group[
-                            ["estimator", "language", "coefficient", "ci_low", "ci_high", "p_value", "n"]
-                        ].reset_index(drop=True)
-                    )
-                )
-            if not analysis.mixed.empty:
-                sections.append(
-                    "\n### Mixed effects: gain ~ similarity, random intercepts (per-language gains)\n"
-                )
-                sections.append(_md_table(analysis.mixed))
-            sections.append(
-                "\nAll views (per target, per language, per group, pooled; Spearman, Kendall, Pearson) are "
-                "in `correlations.csv`; selection per target and group in `selection.csv`.\n"
-            )
-
-    # 3. robustness
+            sections += _similarity_section(analysis, out, confidence)
     robustness = pd.DataFrame(payload.get("robustness") or [])
     if not robustness.empty:
-        singles = robustness[robustness.group == robustness.language]
-        sections.append("\n## Robustness\n")
-        sections.append(
-            "Clean and perturbed score and their drop (clean - perturbed) per suite; mean over seeds, then "
-            "over the rows shown. Generalized pairs are keyed A>B (sentence 1 in A, sentence 2 in B).\n\n"
-        )
-        bars = figures.drop_bars(singles, figs / "robustness.png")
-        sections.append(f"![robustness](figures/{bars.name})\n\n")
-        by_method = singles.groupby(["target", "suite", "variant"], sort=False)[
-            ["clean", "perturbed", "drop"]
-        ].mean()
-        sections.append(_md_table(by_method.reset_index()))
-        groups = robustness[robustness.group != robustness.language]
-        if not groups.empty:
-            sections.append("\n### Drop per language group\n")
-            table = groups.pivot_table(
-                index=["target", "suite", "variant"], columns="language", values="drop"
-            )
-            sections.append(_md_table(table.reset_index()))
-        _csv(robustness, out / "robustness.csv")
+        sections += _robustness_section(robustness, out)
+    sections += _languages_section(
+        language_table(scores[scores.target != "tatoeba"], transfer, data_dir), out
+    )
 
-    # 4. languages
-    languages = language_table(scores[scores.target != "tatoeba"], transfer, data_dir)
-    _csv(languages, out / "languages.csv")
-    sections.append("\n## Languages\n")
+    markdown = "\n".join(sections)
+    md_path, html_path = out / "report.md", out / "report.html"
+    _write(md_path, markdown)
+    _write(html_path, _html(markdown, out))
+    return Report(md_path, html_path, analysis)
+
+
+def _gains_section(
+    payload: dict[str, Any], gains: pd.DataFrame, transfer: pd.DataFrame, figs: Path
+) -> list[str]:
+    """Macro gains (heat map and table), gains per language group, per-language heat maps, Tatoeba."""
+    macro = transfer[transfer.language == MACRO]
+    matrix = macro.pivot_table(index="intermediate", columns="target", values="gain", sort=False)
+    heat = figures.heatmap(matrix, "gain over the baseline (macro-avg over languages)", figs / "gains.png")
+    columns = [
+        "target",
+        "intermediate",
+        "baseline",
+        "with_intermediate",
+        "gain",
+        "gain_std",
+        "ci_low",
+        "ci_high",
+    ]
+    sections = ["## Gains\n", f"![gain heatmap](figures/{heat.name})\n", _md_table(macro[columns])]
+    groups = transfer[(transfer.members != transfer.language) & (transfer.language != MACRO)]
+    if not groups.empty:
+        resource = payload.get("language_groups", {}).get("resource_level", SIZE_SOURCE)
+        sections += ["\n### Per language group\n", f"Low/high-resource: {resource}.\n\n"]
+        sections.append(_pivot(groups, ["target", "intermediate"], "gain"))
+    for target, block in transfer[transfer.members == transfer.language].groupby("target", sort=False):
+        per_language = block.pivot_table(index="intermediate", columns="language", values="gain", sort=False)
+        path = figs / f"gains-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(target))}.png"
+        figures.heatmap(per_language, f"{target}: gain per language", path)
+        sections.append(f"\n![{target} per language](figures/{path.name})\n")
+    tatoeba = gains[(gains.target == "tatoeba") & (gains.members != gains.language)]
+    if not tatoeba.empty:
+        sections.append("\n### Tatoeba retrieval of the intermediate-trained encoders (gain in accuracy@1)\n")
+        sections.append(_pivot(tatoeba, ["intermediate"], "gain"))
+    return sections
+
+
+def _similarity_section(analysis: TransferAnalysis, out: Path, confidence: float) -> list[str]:
+    """Correlation and selection summary, scatter and regret figures, Spearman per target and group."""
+    figs = out / "figures"
+    _csv(analysis.joined, out / "similarity_gain.csv")
+    _csv(analysis.correlations, out / "correlations.csv")
+    _csv(analysis.selection, out / "selection.csv")
+    sections = [
+        "Spearman's rho between each estimator's similarity and the macro-averaged gain, pooled over targets "
+        "(one point per intermediate x target), with its bootstrap CI and permutation p-value; selection "
+        "regret is the mean over targets of Regret@k = (best gain - best gain among the top k by similarity) "
+        "/ |best gain| x 100, against the exact expectation of a random choice.\n\n",
+        _md_table(analysis.summary),
+    ]
+    joined = analysis.joined
+    scatter = figures.scatter_grid(
+        joined[joined.level == "target"],
+        analysis.correlations,
+        figs / "similarity_vs_gain.png",
+        confidence=confidence,
+    )
+    sections.append(f"\n![similarity vs gain](figures/{scatter.name})\n")
+    if not analysis.summary.empty and "regret@1" in analysis.summary:
+        bars = figures.regret_bars(analysis.summary, figs / "regret.png")
+        sections.append(f"\n![selection regret](figures/{bars.name})\n")
+    spearman = analysis.correlations[analysis.correlations.method == "spearman"]
+    for view, key, title in (
+        ("per target", "target", "Spearman per target"),
+        (
+            "per language group (pooled over targets)",
+            "language",
+            "Spearman per language group (pooled over targets)",
+        ),
+    ):
+        block = spearman[spearman.view == view]
+        if not block.empty:
+            sections.append(f"\n### {title}\n")
+            sections.append(
+                _md_table(block[["estimator", key, "coefficient", "ci_low", "ci_high", "p_value", "n"]])
+            )
+    if not analysis.mixed.empty:
+        sections.append("\n### Mixed effects: gain ~ similarity, random intercepts (per-language gains)\n")
+        sections.append(_md_table(analysis.mixed))
     sections.append(
+        "\nAll views (per target, per language, per group, pooled; Spearman, Kendall, Pearson) are "
+        "in `correlations.csv`; selection per target and group in `selection.csv`.\n"
+    )
+    return sections
+
+
+def _robustness_section(robustness: pd.DataFrame, out: Path) -> list[str]:
+    """Clean, perturbed and drop per target x suite x training method, then the drop per language group."""
+    singles = robustness[robustness.group == robustness.language]
+    bars = figures.drop_bars(singles, out / "figures" / "robustness.png")
+    by_method = singles.groupby(["target", "suite", "variant"], sort=False)[
+        ["clean", "perturbed", "drop"]
+    ].mean()
+    sections = [
+        "\n## Robustness\n",
+        "Clean and perturbed score and their drop (clean - perturbed) per suite; mean over seeds, then "
+        "over the rows shown. Generalized pairs are keyed A>B (sentence 1 in A, sentence 2 in B).\n\n",
+        f"![robustness](figures/{bars.name})\n\n",
+        _md_table(by_method.reset_index()),
+    ]
+    groups = robustness[robustness.group != robustness.language]
+    if not groups.empty:
+        sections += [
+            "\n### Drop per language group\n",
+            _pivot(groups, ["target", "suite", "variant"], "drop"),
+        ]
+    _csv(robustness, out / "robustness.csv")
+    return sections
+
+
+def _languages_section(languages: pd.DataFrame, out: Path) -> list[str]:
+    """Zero-shot drop and mean gain against typological distance, pre-training size and script."""
+    figs = out / "figures"
+    _csv(languages, out / "languages.csv")
+    sections = [
+        "\n## Languages\n",
         f"Distance: 1 - cosine of URIEL `{FEATURE_SET}` vectors (lang2vec) of the language and English; "
         f"script: the Unicode script of most letters in 30 test inputs; size: {SIZE_SOURCE}. Drop: English "
-        "baseline score minus the language's (targets with an English test set).\n\n"
-    )
+        "baseline score minus the language's (targets with an English test set).\n\n",
+    ]
     if languages["distance"].notna().any():
         drop = figures.language_scatter(
             languages, "drop_from_english", "zero-shot drop from English", figs / "drop_vs_distance.png"
@@ -280,34 +276,38 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
         sections.append(
             f"![drop vs distance](figures/{drop.name}) ![gain vs distance](figures/{gain.name})\n\n"
         )
-        correlations = []
-        for column in ("drop_from_english", "mean_gain"):
-            for predictor in ("distance", "cc100_gib"):
-                frame = languages.dropna(subset=[column, predictor])
-                if len(frame) >= 3:
-                    from scipy.stats import spearmanr
-
-                    rho, p = spearmanr(frame[predictor], frame[column])
-                    correlations.append(
-                        {
-                            "quantity": column,
-                            "against": predictor,
-                            "spearman": float(rho),
-                            "p_value": float(p),
-                            "n": len(frame),
-                        }
-                    )
-        sections.append(_md_table(pd.DataFrame(correlations)))
+        sections.append(_md_table(_language_correlations(languages)))
     else:
         sections.append("_No typological distances: install lang2vec (`pip install 'xlt[analysis]'`)._\n")
     by_script = languages.groupby("script")[["drop_from_english", "mean_gain"]].mean().reset_index()
     sections.append("\nBy script (mean over target x language rows):\n\n" + _md_table(by_script))
+    return sections
 
-    markdown = "\n".join(sections)
-    md_path, html_path = out / "report.md", out / "report.html"
-    _write(md_path, markdown)
-    _write(html_path, _html(markdown, out))
-    return Report(md_path, html_path, analysis)
+
+def _language_correlations(languages: pd.DataFrame) -> pd.DataFrame:
+    from scipy.stats import spearmanr
+
+    rows = []
+    for column in ("drop_from_english", "mean_gain"):
+        for predictor in ("distance", "cc100_gib"):
+            frame = languages.dropna(subset=[column, predictor])
+            if len(frame) >= 3:
+                rho, p = spearmanr(frame[predictor], frame[column])
+                rows.append(
+                    {
+                        "quantity": column,
+                        "against": predictor,
+                        "spearman": float(rho),
+                        "p_value": float(p),
+                        "n": len(frame),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _pivot(frame: pd.DataFrame, index: list[str], value: str) -> str:
+    """`value` with one column per language (or group) and one row per `index`, as a Markdown table."""
+    return _md_table(frame.pivot_table(index=index, columns="language", values=value).reset_index())
 
 
 def _html(markdown: str, root: Path) -> str:

@@ -19,10 +19,10 @@ from itertools import permutations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from datasets import Dataset
 
 from xlt.core.errors import ConfigError, DataError
+from xlt.core.sampling import subset_items
 from xlt.data.schema import FEATURES
 from xlt.tasks import TaskSpec, get_task
 
@@ -120,10 +120,7 @@ def sample_ids(ids: list[str], max_examples: int | None, seed: int) -> list[str]
     without replacement by `numpy.random.default_rng(seed)`, kept in their original order."""
     if max_examples is not None and max_examples < 1:
         raise ConfigError(f"max_examples must be at least 1, got {max_examples}", "use a positive number")
-    if max_examples is None or max_examples >= len(ids):
-        return list(ids)
-    chosen = np.random.default_rng(seed).choice(len(ids), size=max_examples, replace=False)
-    return [ids[index] for index in sorted(int(index) for index in chosen)]
+    return subset_items(list(ids), max_examples, seed)
 
 
 def pair_rows(items: Items, ids: list[str], first: str, second: str) -> list[Row]:

@@ -21,13 +21,13 @@ import numpy as np
 import torch
 from datasets import Dataset
 
-from xlt.analysis.languages import canonical
+from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
-from xlt.evaluation.zero_shot import subsample
 from xlt.robustness.config import DEFAULT_OOD, RobustnessConfig
 from xlt.robustness.generalized import GENERALIZED_TASKS, generalized_pairs
 from xlt.robustness.perturb import char_noise, strip_diacritics, word_drop, word_swap
 from xlt.tasks import TaskSpec, get_task
+from xlt.tasks.iso639 import canonical
 from xlt.training.kinds.base import TaskKind
 from xlt.training.kinds.classification import Classification
 
@@ -95,7 +95,7 @@ def run_suites(
     def clean(language: str) -> tuple[Dataset, float]:
         if language not in clean_cache:
             data = task.load(data_dir, "test", language)
-            data = data.select(subsample(len(data), limit).tolist())
+            data = subset_rows(data, limit)
             clean_cache[language] = (data, _score(kind, data, language, precision))
         return clean_cache[language]
 
@@ -121,7 +121,7 @@ def run_suites(
                     continue
                 _, clean_score = clean(language)
                 ood = other.load(data_dir, "test", code)
-                ood = ood.select(subsample(len(ood), limit).tolist())
+                ood = subset_rows(ood, limit)
                 perturbed = _score(kind, ood, language, precision)
                 entries[language] = _entry(clean_score, perturbed, len(ood), task.metric)
         elif suite == "generalized":

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
 from xlt.tasks import TaskSpec
 from xlt.tasks.spec import Split
@@ -42,10 +41,7 @@ def task_texts(
     """A fixed random sample (without replacement) of the task's input texts; all of them if fewer."""
     split, lang = split_for(task, language)
     rows = task.load(data_dir, split, lang)
-    if len(rows) > sample:
-        index = np.sort(np.random.default_rng(seed).choice(len(rows), size=sample, replace=False))
-        rows = rows.select(index.tolist())
-    return [example_text(task.type, row) for row in rows]
+    return [example_text(task.type, row) for row in subset_rows(rows, sample, seed)]
 
 
 def texts_key(task: TaskSpec, *, language: str | None, sample: int, seed: int) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from safetensors.torch import load_file
 
 from xlt.core.hashing import config_hash
 from xlt.core.io import atomic_path
+from xlt.core.sampling import subset_rows
 from xlt.core.settings import cache_dir
 from xlt.data.schema import TaskType
 from xlt.models.sentence import SentenceEncoder
@@ -109,11 +110,7 @@ class TrainedContext(SimilarityContext):
 
 
 def _english_sample(task: TaskSpec, data_dir: Path, size: int, seed: int) -> Dataset:
-    rows = task.load(data_dir, "train", task.languages["train"][0])
-    if len(rows) > size:
-        index = np.sort(np.random.default_rng(seed).choice(len(rows), size=size, replace=False))
-        rows = rows.select(index.tolist())
-    return rows
+    return subset_rows(task.load(data_dir, "train", task.languages["train"][0]), size, seed)
 
 
 def _cached(kind: str, key: dict[str, Any], compute: Any) -> Any:

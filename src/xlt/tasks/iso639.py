@@ -71,6 +71,19 @@ TO_639_1 = {
 ISO_639_1 = frozenset(code for code in LANGUAGE_NAMES if len(code) == 2)
 ISO_639_2 = frozenset(code for code in LANGUAGE_NAMES if len(code) == 3)
 
+# ISO 639-3 codes of individual languages (and dataset-specific codes) inside a 639-1 macrolanguage
+ALIASES = {
+    "swh": "sw", "cmn": "zh", "zsm": "ms", "pes": "fa", "lvs": "lv", "arb": "ar", "nob": "no", "ekk": "et",
+    "plt": "mg", "kmr": "ku", "uzn": "uz", "npi": "ne", "tgl": "tl", "fil": "tl",
+}  # fmt: skip
+
+
+def canonical(code: str) -> str:
+    """The 639-1 code of a language where it has one, else its (lower-case) 639-3 code."""
+    lowered = code.lower()
+    lowered = ALIASES.get(lowered, lowered)
+    return TO_639_1.get(lowered, lowered)
+
 
 @lru_cache(maxsize=1)
 def builtin_task_languages() -> frozenset[str]:
