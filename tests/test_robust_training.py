@@ -148,3 +148,22 @@ def test_rs_da_stage_trains_on_the_augmented_set(
     assert not outcome.failed and len(outcome.done) == 1
     log = store.log_path(plan.targets[0].stage_id).read_text()
     assert "rs-da: 192 training examples" in log  # train_limit 64 x (1 + 2 copies)
+
+
+def test_attack_on_a_smoothed_classifier_goes_through_its_noise_and_votes(tiny_encoder_dir: Path) -> None:
+    from xlt.robustness.config import RobustnessConfig
+    from xlt.robustness.suites import attack_accuracy
+
+    encoder = SentenceEncoder(str(tiny_encoder_dir))
+    kind = make_kind(encoder, get_task("xnli"), TrainingConfig())
+    data = pairs(20, seed=3).map(lambda row: {"label": int(row["label"])})
+    config = RobustnessConfig(attack_radius=5.0, attack_step_size=2.0)
+    plain = attack_accuracy(kind, data, config, "fp32")
+    assert plain[1] <= plain[0]  # a large radius only ever takes correct predictions away here
+    silent = SmoothedKind(kind, RobustConfig(method="rs-noise", noise_std=1e-9, votes=3))
+    assert attack_accuracy(silent, data, config, "fp32") == plain  # no noise to speak of: the same
+    loud = RobustConfig(method="rs-noise", noise_std=2.0, votes=3)
+    first = attack_accuracy(SmoothedKind(kind, loud, seed=4), data, config, "fp32")
+    assert first == attack_accuracy(SmoothedKind(kind, loud, seed=4), data, config, "fp32")  # seeded
+    assert all(0.0 <= value <= 1.0 for value in first)
+    assert kind.model.training  # the model's mode is given back as it was

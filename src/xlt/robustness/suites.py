@@ -4,7 +4,8 @@
   perturbed (pairs: both sentences; multiple choice: premise and choices; QA: the question only, so that
   answer offsets stay valid; tagging: character noise and diacritics per token, word order untouched).
 - `attack` (classification targets): accuracy under a PGD attack on the input embeddings within an L2
-  radius per example ("robust accuracy"), against clean accuracy on the same items.
+  radius per example ("robust accuracy"), against clean accuracy on the same items; a smoothed (rs-noise)
+  classifier is attacked through its noise and scored by its majority vote.
 - `ood`: the test set of another task of the same type in the same language (STS-B's news, captions and
   forums against SemRel's domains by default), against the target's own test set.
 - `generalized`: XNLI / PAWS-X / stsb-multi items with sentence 1 in language A and sentence 2 in
@@ -13,9 +14,11 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -23,15 +26,18 @@ from datasets import Dataset
 
 from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
+from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.robustness.config import DEFAULT_OOD, RobustnessConfig
 from xlt.robustness.generalized import GENERALIZED_TASKS, generalized_pairs
 from xlt.robustness.perturb import char_noise, strip_diacritics, word_drop, word_swap
 from xlt.tasks import TaskSpec, get_task
 from xlt.tasks.iso639 import canonical
-from xlt.training.kinds.base import TaskKind
+from xlt.training.kinds.base import TaskKind, sorted_batches
 from xlt.training.kinds.classification import Classification
+from xlt.training.robust import SmoothedKind
 
 ROBUSTNESS = "robustness.json"
+log = logging.getLogger(__name__)
 
 
 TextFn = Callable[[str, np.random.Generator], str]
@@ -73,7 +79,7 @@ def perturb_dataset(data: Dataset, task_type: TaskType, suite: str, rate: float,
     return Dataset.from_list(rows, features=data.features)
 
 
-def _score(kind: TaskKind, data: Dataset, language: str, precision: Any) -> float:
+def _score(kind: TaskKind, data: Dataset, language: str, precision: Precision) -> float:
     with kind.encoder.speaking(language):
         return float(kind.score(data, kind.predict(data, precision=precision)))
 
@@ -85,7 +91,7 @@ def run_suites(
     data_dir: Path,
     languages: tuple[str, ...],
     max_examples: int | None,
-    precision: Any = "auto",
+    precision: Precision = "auto",
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """suite -> language (or "A>B") -> {clean, perturbed, drop, n, metric}."""
     limit = config.max_examples or max_examples
@@ -100,14 +106,16 @@ def run_suites(
         return clean_cache[language]
 
     for suite in config.suites:
+        started = time.perf_counter()
         entries: dict[str, dict[str, Any]] = {}
         if suite == "attack":
-            if not isinstance(kind, Classification):
+            base = kind.kind if isinstance(kind, SmoothedKind) else kind
+            if not isinstance(base, Classification):
                 continue
             for language in languages:
                 data, _ = clean(language)
                 with kind.encoder.speaking(language):
-                    accuracy, robust = attack_accuracy(kind, data, config)
+                    accuracy, robust = attack_accuracy(cast(Any, kind), data, config, precision)
                 entries[language] = _entry(accuracy, robust, len(data), "accuracy")
         elif suite == "ood":
             other_name = config.ood.get(task.name, DEFAULT_OOD.get(task.name))
@@ -128,9 +136,13 @@ def run_suites(
             if task.name not in GENERALIZED_TASKS or len(languages) < 2:
                 continue
             pairs = generalized_pairs(task, data_dir, list(languages), max_examples=limit, seed=config.seed)
+            monolingual: dict[tuple[str, tuple[str, ...]], float] = {}  # every pair of A has the same items
             for (first, second), mixed in pairs.items():
-                monolingual = _same_language(task, data_dir, first, list(mixed["id"]))  # the same items
-                clean_score = _score(kind, monolingual, first, precision)
+                items = (first, tuple(str(i) for i in mixed["id"]))
+                if items not in monolingual:
+                    same = _same_language(task, data_dir, first, list(items[1]))
+                    monolingual[items] = _score(kind, same, first, precision)
+                clean_score = monolingual[items]
                 perturbed = _score(kind, mixed, first, precision)
                 entries[f"{first}>{second}"] = _entry(clean_score, perturbed, len(mixed), task.metric)
         else:
@@ -144,6 +156,13 @@ def run_suites(
                 )
         if entries:
             results[suite] = entries
+            for row, entry in entries.items():
+                log.info("%s %s: clean %.4f perturbed %.4f", suite, row, entry["clean"], entry["perturbed"])
+            drops = [entry["drop"] for entry in entries.values()]
+            log.info(
+                "suite %s: %d rows, mean drop %.4f, %.1f s",
+                suite, len(entries), float(np.mean(drops)), time.perf_counter() - started,
+            )  # fmt: skip
     return results
 
 
@@ -157,31 +176,58 @@ def _entry(clean: float, perturbed: float, n: int, metric: str) -> dict[str, Any
     return {"clean": clean, "perturbed": perturbed, "drop": clean - perturbed, "n": n, "metric": metric}
 
 
-def attack_accuracy(kind: Classification, data: Dataset, config: RobustnessConfig) -> tuple[float, float]:
-    """(clean accuracy, accuracy under a PGD attack of the input embeddings), fp32, per batch of 32."""
-    from xlt.training.robust import _ascend, _Delta, perturbed_embeddings
+def attack_accuracy(
+    kind: Classification | SmoothedKind,
+    data: Dataset,
+    config: RobustnessConfig,
+    precision: Precision = "auto",
+) -> tuple[float, float]:
+    """(clean accuracy, accuracy under a PGD attack of the input embeddings), in batches of 32 items of
+    similar length, at the evaluation's precision (the perturbation itself is kept in fp32).
 
-    was_training = kind.model.training
-    kind.model.eval()
+    A smoothed classifier (rs-noise) is attacked through its noise (each ascent step sees a fresh draw)
+    and both of its accuracies are majority votes over `votes` noisy passes, as its predictions are."""
+    from xlt.training.robust import _ascend, _Delta, _vote, gaussian, perturbed_embeddings
+
+    smoothed = kind if isinstance(kind, SmoothedKind) else None
+    base = cast(Classification, smoothed.kind if smoothed is not None else kind)
+    device = base.encoder.device_
+    votes = smoothed.robust.votes if smoothed is not None else 1
+    noise = None
+    if smoothed is not None:
+        generator = torch.Generator(device="cpu").manual_seed(smoothed.seed) if device.type == "cpu" else None
+        noise = gaussian(smoothed.robust.noise_std, generator)
+    was_training = base.model.training
+    base.model.eval()
+    resolved = resolve_precision(precision)
     labels = np.asarray(data["label"])
+
+    def predicted(indices: list[int]) -> np.ndarray:
+        runs = []
+        for _ in range(votes):
+            with torch.no_grad(), autocast(resolved, device):
+                logits, _ = base._outputs(data, indices)
+            runs.append([int(v) for v in logits.argmax(dim=1).cpu().numpy()])
+        return np.asarray([_vote([run[i] for run in runs]) for i in range(len(indices))])
+
     clean_hits = robust_hits = 0
-    for start in range(0, len(data), 32):
-        indices = list(range(start, min(start + 32, len(data))))
-        with torch.no_grad():
-            logits, _ = kind._outputs(data, indices)
-        clean_hits += int((logits.argmax(dim=1).cpu().numpy() == labels[indices]).sum())
+    for indices in sorted_batches(base.lengths(data), 32):
         delta = _Delta()
-        with perturbed_embeddings(kind.encoder, delta):
+
+        def perturb(x: torch.Tensor, delta: _Delta = delta) -> torch.Tensor:
+            return delta(x) if noise is None else delta(x) + noise(x)
+
+        with perturbed_embeddings(base.encoder, perturb):
+            clean_hits += int((predicted(indices) == labels[indices]).sum())  # delta is still zero
             for _ in range(config.attack_steps):
-                loss, _ = kind.loss(data, indices)
+                with autocast(resolved, device):
+                    loss, _ = base.loss(data, indices)
                 assert delta.value is not None
                 (grad,) = torch.autograd.grad(loss, delta.value)
                 delta.value = _ascend(
-                    delta.value.detach(), grad, config.attack_step_size, config.attack_radius
+                    delta.value.detach(), grad.float(), config.attack_step_size, config.attack_radius
                 )
                 delta.value.requires_grad_(True)
-            with torch.no_grad():
-                logits, _ = kind._outputs(data, indices)
-        robust_hits += int((logits.argmax(dim=1).cpu().numpy() == labels[indices]).sum())
-    kind.model.train(was_training)
+            robust_hits += int((predicted(indices) == labels[indices]).sum())
+    base.model.train(was_training)
     return clean_hits / max(len(data), 1), robust_hits / max(len(data), 1)

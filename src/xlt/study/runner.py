@@ -157,11 +157,6 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
                     stage.max_examples,
                     stage.precision,
                 )
-                for suite, entries in suites.items():
-                    for key, entry in entries.items():
-                        log.info(
-                            "%s %s: clean %.4f perturbed %.4f", suite, key, entry["clean"], entry["perturbed"]
-                        )
                 atomic_write_json(out / ROBUSTNESS, suites)
         del encoder, kind
         gc.collect()
