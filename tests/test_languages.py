@@ -34,3 +34,27 @@ def test_xtreme_r_group_only_when_asked_and_empty_groups_dropped() -> None:
     groups = {g.name: g.members for g in language_groups(["deu", "swh", "kab"], xtreme_r=True)}
     assert groups["XTREME-R"] == ("deu", "swh")
     assert {g.name for g in language_groups(["deu", "fra"])} == {"non-English", "high-resource"}
+
+
+def test_lang2vec_is_found_even_beside_its_own_script(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the lang2vec wheel installs bin/lang2vec.py; under the `xlt` console script bin/ is sys.path[0]
+    import pytest
+
+    pytest.importorskip("lang2vec")
+    import sys
+
+    from xlt.analysis import typology
+
+    (tmp_path / "lang2vec.py").write_text("raise FileNotFoundError('the script, not the package')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "lang2vec", raising=False)
+    monkeypatch.delitem(sys.modules, "lang2vec.lang2vec", raising=False)
+    typology._lang2vec.cache_clear()
+    typology.distance_to_english.cache_clear()
+    try:
+        assert hasattr(typology._lang2vec(), "get_features")
+        assert 0 < (typology.distance_to_english("sw") or 0) < 1
+        assert str(tmp_path) in sys.path  # sys.path is given back
+    finally:
+        typology._lang2vec.cache_clear()
+        typology.distance_to_english.cache_clear()

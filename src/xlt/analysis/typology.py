@@ -8,6 +8,8 @@ k-nearest-neighbour languages; Littell et al. 2017), i.e. 1 - cos(v_lang, v_eng)
 
 from __future__ import annotations
 
+import os
+import sys
 import unicodedata
 import warnings
 from collections import Counter
@@ -28,12 +30,23 @@ _URIEL_OF_MACRO = {
 
 @lru_cache(maxsize=1)
 def _lang2vec() -> object | None:
+    """lang2vec's module, or None if it is not installed. Its wheel also installs a script
+    `bin/lang2vec.py`, which shadows the package whenever a console script (`xlt`) runs from that
+    directory: such sys.path entries are left out while it is imported."""
+    shadowing = [p for p in sys.path if os.path.isfile(os.path.join(p or ".", "lang2vec.py"))]
+    loaded = sys.modules.get("lang2vec")
+    if loaded is not None and not hasattr(loaded, "__path__"):  # the script, imported as a module
+        del sys.modules["lang2vec"]
+    saved = list(sys.path)
+    sys.path[:] = [p for p in sys.path if p not in shadowing]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             import lang2vec.lang2vec as l2v
     except ImportError:
         return None
+    finally:
+        sys.path[:] = saved
     return l2v
 
 
