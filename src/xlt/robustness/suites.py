@@ -34,7 +34,7 @@ from xlt.tasks import TaskSpec, get_task
 from xlt.tasks.iso639 import canonical
 from xlt.training.kinds.base import TaskKind, sorted_batches
 from xlt.training.kinds.classification import Classification
-from xlt.training.robust import SmoothedKind
+from xlt.training.robust import SmoothedKind, _ascend, _Delta, _vote, perturbed_embeddings
 
 ROBUSTNESS = "robustness.json"
 log = logging.getLogger(__name__)
@@ -187,16 +187,11 @@ def attack_accuracy(
 
     A smoothed classifier (rs-noise) is attacked through its noise (each ascent step sees a fresh draw)
     and both of its accuracies are majority votes over `votes` noisy passes, as its predictions are."""
-    from xlt.training.robust import _ascend, _Delta, _vote, gaussian, perturbed_embeddings
-
     smoothed = kind if isinstance(kind, SmoothedKind) else None
     base = cast(Classification, smoothed.kind if smoothed is not None else kind)
     device = base.encoder.device_
     votes = smoothed.robust.votes if smoothed is not None else 1
-    noise = None
-    if smoothed is not None:
-        generator = torch.Generator(device="cpu").manual_seed(smoothed.seed) if device.type == "cpu" else None
-        noise = gaussian(smoothed.robust.noise_std, generator)
+    noise = smoothed.noise() if smoothed is not None else None
     was_training = base.model.training
     base.model.eval()
     resolved = resolve_precision(precision)

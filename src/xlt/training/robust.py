@@ -150,13 +150,14 @@ class SmoothedKind:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.kind, name)
 
-    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
+    def noise(self) -> Perturb:
+        """The smoothing noise, drawn afresh at each call from a generator seeded by `seed` (on CPU)."""
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
+        return gaussian(self.robust.noise_std, generator if self.kind.encoder.device_.type == "cpu" else None)
+
+    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
         runs = []
-        noise = gaussian(
-            self.robust.noise_std, generator if self.kind.encoder.device_.type == "cpu" else None
-        )
-        with perturbed_embeddings(self.kind.encoder, noise):
+        with perturbed_embeddings(self.kind.encoder, self.noise()):
             for _ in range(self.robust.votes):
                 runs.append(self.kind.predict(data, batch_size=batch_size, precision=precision))
         return [_vote([run[i] for run in runs]) for i in range(len(data))]
