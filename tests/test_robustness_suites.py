@@ -95,6 +95,11 @@ def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path,
     report = build_report(store.root, data_dir, permutations=50)
     text = report.markdown.read_text()
     assert "## Robustness" in text and "rs-noise" in text and "No gains" in text
+    # the headline: one row per method x intermediate, cells clean / perturbed / drop per language group
+    table = pd.read_csv(store.root / ROBUSTNESS_CSV)
+    english = table[(table.language == "en") & (table.variant == "rs-noise")]
+    clean, perturbed = english.clean.mean(), english.perturbed.mean()
+    assert f"| rs-noise | none | {clean:.3f} / {perturbed:.3f} / {clean - perturbed:+.3f} |" in text
     assert (store.root / "report" / "figures" / "robustness.png").stat().st_size > 1000
 
 

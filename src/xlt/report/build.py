@@ -233,27 +233,56 @@ def _similarity_section(analysis: TransferAnalysis, out: Path, confidence: float
 
 
 def _robustness_section(robustness: pd.DataFrame, out: Path) -> list[str]:
-    """Clean, perturbed and drop per target x suite x training method, then the drop per language group."""
+    """Clean, perturbed and drop per training method x intermediate and language group (the headline), then
+    per target x suite, then the drop per language group of each target x suite."""
     singles = robustness[robustness.group == robustness.language]
     bars = figures.drop_bars(singles, out / "figures" / "robustness.png")
-    by_method = singles.groupby(["target", "suite", "variant"], sort=False)[
+    factors = ["variant", "intermediate"]
+    by_method = singles.groupby(["target", "suite", *factors], sort=False)[
         ["clean", "perturbed", "drop"]
     ].mean()
     sections = [
         "\n## Robustness\n",
-        "Clean and perturbed score and their drop (clean - perturbed) per suite; mean over seeds, then "
-        "over the rows shown. Generalized pairs are keyed A>B (sentence 1 in A, sentence 2 in B).\n\n",
+        "Clean and perturbed score and their drop (clean - perturbed); mean over seeds, then over the rows "
+        "shown. Generalized pairs are keyed A>B (sentence 1 in A, sentence 2 in B). The attack is a PGD "
+        "attack on the input embeddings (robust accuracy), kept apart from the input perturbations.\n\n",
         f"![robustness](figures/{bars.name})\n\n",
-        _md_table(by_method.reset_index()),
     ]
     groups = robustness[robustness.group != robustness.language]
     if not groups.empty:
         sections += [
+            "\n### Method x intermediate per language group\n",
+            "Cells are clean / perturbed / drop, macro-averaged over targets and suites.\n\n",
+        ]
+        english = singles[singles.language.map(canonical) == "en"].assign(language="English")
+        headline = pd.concat([english, groups], ignore_index=True)
+        for title, rows in (
+            ("Input perturbations", headline[headline.suite != "attack"]),
+            ("Embedding attack", headline[headline.suite == "attack"]),
+        ):
+            if not rows.empty:
+                sections += [
+                    f"\n**{title}** ({', '.join(dict.fromkeys(rows.suite))})\n\n",
+                    _triples(rows, factors),
+                ]
+    sections += ["\n### Per target and suite\n", _md_table(by_method.reset_index())]
+    if not groups.empty:
+        sections += [
             "\n### Drop per language group\n",
-            _pivot(groups, ["target", "suite", "variant"], "drop"),
+            _pivot(groups, ["target", "suite", *factors], "drop"),
         ]
     _csv(robustness, out / "robustness.csv")
     return sections
+
+
+def _triples(frame: pd.DataFrame, index: list[str]) -> str:
+    """One row per `index`, one column per language group, cells "clean / perturbed / drop"."""
+    mean = frame.groupby([*index, "language"], sort=False)[["clean", "perturbed", "drop"]].mean()
+    cells = mean.apply(lambda r: f"{r.clean:.3f} / {r.perturbed:.3f} / {r['drop']:+.3f}", axis=1)
+    table = cells.rename("cell").reset_index().pivot(index=index, columns="language", values="cell")
+    table = table.reindex(pd.MultiIndex.from_frame(frame[index].drop_duplicates()))  # study order
+    order = list(dict.fromkeys(frame.language))
+    return _md_table(table[order].reset_index().fillna("-"))
 
 
 def _languages_section(languages: pd.DataFrame, out: Path) -> list[str]:
