@@ -16,12 +16,12 @@ from xlt.training.kinds import make_kind
 from xlt.training.loop import fit
 from xlt.training.robust import (
     SmoothedKind,
-    _ascend,
     _project,
-    _vote,
+    ascend,
     gaussian,
     perturbed_embeddings,
     training_loss,
+    vote,
 )
 
 
@@ -32,7 +32,7 @@ def test_projection_keeps_each_example_inside_the_ball() -> None:
     small = torch.full((1, 2, 2), 0.1)
     assert torch.equal(_project(small, 1.5), small)  # already inside: unchanged
     grad = torch.randn(4, 5, 3)
-    stepped = _ascend(torch.zeros(4, 5, 3), grad, 0.5, 10.0)
+    stepped = ascend(torch.zeros(4, 5, 3), grad, 0.5, 10.0)
     np.testing.assert_allclose(
         stepped.flatten(1).norm(dim=1).numpy(), 0.5, rtol=1e-5
     )  # a step of L2 size 0.5
@@ -54,9 +54,9 @@ def test_embedding_hook_perturbs_only_inside_the_block(tiny_encoder_dir: Path) -
 
 
 def test_votes() -> None:
-    assert _vote([1, 2, 2, 0]) == 2
-    assert _vote([0.2, 0.4]) == pytest.approx(0.3)
-    assert _vote([["O", "B-PER"], ["O", "O"], ["O", "B-PER"]]) == ["O", "B-PER"]
+    assert vote([1, 2, 2, 0]) == 2
+    assert vote([0.2, 0.4]) == pytest.approx(0.3)
+    assert vote([["O", "B-PER"], ["O", "O"], ["O", "B-PER"]]) == ["O", "B-PER"]
 
 
 @pytest.mark.parametrize("style", ["pgd", "freelb"])

@@ -34,7 +34,7 @@ from xlt.tasks import TaskSpec, get_task
 from xlt.tasks.iso639 import canonical
 from xlt.training.kinds.base import TaskKind, sorted_batches
 from xlt.training.kinds.classification import Classification
-from xlt.training.robust import SmoothedKind, _ascend, _Delta, _vote, perturbed_embeddings
+from xlt.training.robust import EmbeddingDelta, SmoothedKind, ascend, perturbed_embeddings, vote
 
 ROBUSTNESS = "robustness.json"
 log = logging.getLogger(__name__)
@@ -203,13 +203,13 @@ def attack_accuracy(
             with torch.no_grad(), autocast(resolved, device):
                 logits, _ = base._outputs(data, indices)
             runs.append([int(v) for v in logits.argmax(dim=1).cpu().numpy()])
-        return np.asarray([_vote([run[i] for run in runs]) for i in range(len(indices))])
+        return np.asarray([vote([run[i] for run in runs]) for i in range(len(indices))])
 
     clean_hits = robust_hits = 0
     for indices in sorted_batches(base.lengths(data), 32):
-        delta = _Delta()
+        delta = EmbeddingDelta()
 
-        def perturb(x: torch.Tensor, delta: _Delta = delta) -> torch.Tensor:
+        def perturb(x: torch.Tensor, delta: EmbeddingDelta = delta) -> torch.Tensor:
             return delta(x) if noise is None else delta(x) + noise(x)
 
         with perturbed_embeddings(base.encoder, perturb):
@@ -219,7 +219,7 @@ def attack_accuracy(
                     loss, _ = base.loss(data, indices)
                 assert delta.value is not None
                 (grad,) = torch.autograd.grad(loss, delta.value)
-                delta.value = _ascend(
+                delta.value = ascend(
                     delta.value.detach(), grad.float(), config.attack_step_size, config.attack_radius
                 )
                 delta.value.requires_grad_(True)

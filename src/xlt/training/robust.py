@@ -52,7 +52,7 @@ def gaussian(std: float, generator: torch.Generator | None = None) -> Perturb:
     return noise
 
 
-class _Delta:
+class EmbeddingDelta:
     """The adversarial perturbation of one batch, created at the shape of the first forward pass."""
 
     def __init__(self) -> None:
@@ -70,7 +70,8 @@ def _project(delta: torch.Tensor, radius: float) -> torch.Tensor:
     return delta * scale.view(-1, *([1] * (delta.ndim - 1)))
 
 
-def _ascend(delta: torch.Tensor, grad: torch.Tensor, step_size: float, radius: float) -> torch.Tensor:
+def ascend(delta: torch.Tensor, grad: torch.Tensor, step_size: float, radius: float) -> torch.Tensor:
+    """One normalised gradient-ascent step of size `step_size` per example, projected on the L2 ball."""
     norms = grad.flatten(1).norm(dim=1).clamp(min=1e-12)
     step = grad / norms.view(-1, *([1] * (grad.ndim - 1))) * step_size
     return _project(delta + step, radius)
@@ -100,7 +101,7 @@ def training_loss(
             loss.backward()
         return loss, tokens
 
-    delta = _Delta()
+    delta = EmbeddingDelta()
     total = torch.zeros((), device=device)
     tokens = 0
     with perturbed_embeddings(kind.encoder, delta):
@@ -120,17 +121,17 @@ def training_loss(
             else:
                 assert delta.value is not None
                 (grad,) = torch.autograd.grad(loss, delta.value)
-                delta.value = _ascend(delta.value.detach(), grad, robust.step_size, robust.radius)
+                delta.value = ascend(delta.value.detach(), grad, robust.step_size, robust.radius)
                 delta.value.requires_grad_(True)
                 continue
             assert delta.value is not None and delta.value.grad is not None
             grad = delta.value.grad
-            delta.value = _ascend(delta.value.detach(), grad, robust.step_size, robust.radius)
+            delta.value = ascend(delta.value.detach(), grad, robust.step_size, robust.radius)
             delta.value.requires_grad_(True)
     return total, tokens
 
 
-def _vote(predictions: list[Any]) -> Any:
+def vote(predictions: list[Any]) -> Any:
     """Majority (ties: the earliest) for labels, tag sequences and spans; the mean for real values."""
     if all(isinstance(p, float) for p in predictions):
         return sum(predictions) / len(predictions)
@@ -160,4 +161,4 @@ class SmoothedKind:
         with perturbed_embeddings(self.kind.encoder, self.noise()):
             for _ in range(self.robust.votes):
                 runs.append(self.kind.predict(data, batch_size=batch_size, precision=precision))
-        return [_vote([run[i] for run in runs]) for i in range(len(data))]
+        return [vote([run[i] for run in runs]) for i in range(len(data))]
