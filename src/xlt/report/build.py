@@ -252,19 +252,22 @@ def _robustness_section(robustness: pd.DataFrame, out: Path) -> list[str]:
     if not groups.empty:
         sections += [
             "\n### Method x intermediate per language group\n",
-            "Cells are clean / perturbed / drop, macro-averaged over targets and suites.\n\n",
+            "Cells are clean / perturbed / drop, macro-averaged over the suites named (per target: its "
+            "metric). English is the target's English test set; groups hold its other languages.\n",
         ]
         english = singles[singles.language.map(canonical) == "en"].assign(language="English")
         headline = pd.concat([english, groups], ignore_index=True)
-        for title, rows in (
-            ("Input perturbations", headline[headline.suite != "attack"]),
-            ("Embedding attack", headline[headline.suite == "attack"]),
-        ):
-            if not rows.empty:
-                sections += [
-                    f"\n**{title}** ({', '.join(dict.fromkeys(rows.suite))})\n\n",
-                    _triples(rows, factors),
-                ]
+        for target, block in headline.groupby("target", sort=False):
+            for title, rows in (
+                ("input perturbations", block[block.suite != "attack"]),
+                ("embedding attack", block[block.suite == "attack"]),
+            ):
+                if not rows.empty:
+                    suites = ", ".join(dict.fromkeys(rows.suite))
+                    sections += [
+                        f"\n**{target}, {title}** ({rows.metric.iloc[0]}; {suites})\n\n",
+                        _triples(rows, factors),
+                    ]
     sections += ["\n### Per target and suite\n", _md_table(by_method.reset_index())]
     if not groups.empty:
         sections += [
