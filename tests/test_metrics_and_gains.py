@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from xlt.analysis.gains import bootstrap_gain, percentile_interval
+from xlt.analysis.gains import bootstrap_difference, bootstrap_gain, percentile_interval
 from xlt.evaluation.metrics import pearson, rowwise_spearman, spearman
 from xlt.models.lexical import dice
 
@@ -59,3 +59,19 @@ def test_bootstrap_rejects_misaligned_arms() -> None:
         bootstrap_gain(
             np.zeros((2, 5)), np.zeros((2, 4)), np.zeros(5), "spearman", rng=np.random.default_rng()
         )
+
+
+def test_unpaired_difference_covers_the_true_gap_and_centres_on_zero_for_equal_sets() -> None:
+    rng = np.random.default_rng(3)
+    gold_a, gold_b = rng.integers(0, 2, size=400), rng.integers(0, 2, size=300)
+    good = [np.where(rng.random(400) < 0.8, gold_a, 1 - gold_a) for _ in range(2)]  # ~80% correct
+    poor = [np.where(rng.random(300) < 0.6, gold_b, 1 - gold_b) for _ in range(2)]  # ~60% correct
+    gap = bootstrap_difference(good, list(gold_a), poor, list(gold_b), "accuracy", resamples=400, rng=rng)
+    observed = np.mean([np.mean(g == gold_a) - np.mean(p == gold_b) for g, p in zip(good, poor, strict=True)])
+    low, high = percentile_interval(gap, 0.95)
+    assert 0.1 < low < observed < high < 0.3
+    same = bootstrap_difference(good, list(gold_a), good, list(gold_a), "accuracy", resamples=400, rng=rng)
+    low, high = percentile_interval(same, 0.95)
+    assert low < 0 < high  # unpaired: the two copies are resampled on their own, so not exactly zero
+    with pytest.raises(ValueError, match="shapes differ"):
+        bootstrap_difference(good, list(gold_a), poor[:1], list(gold_b), "accuracy", rng=rng)

@@ -65,9 +65,23 @@ def test_suites_in_a_study(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Pat
         assert saved["char-noise"][language]["clean"] == clean[language]["score"]
     for entry in (e for suite in saved.values() for e in suite.values()):
         assert np.isclose(entry["drop"], entry["clean"] - entry["perturbed"]) and entry["n"] > 0
+        items = entry["items"]  # the per-item predictions behind the scores, for the bootstrap
+        assert (
+            entry["paired"]
+            and len(items["clean"]) == len(items["perturbed"]) == len(items["gold"]) == entry["n"]
+        )
+        hits = [
+            np.mean(np.asarray(items[arm]) == np.asarray(items["gold"])) for arm in ("clean", "perturbed")
+        ]
+        assert np.allclose(hits, [entry["clean"], entry["perturbed"]])
     write_results(plan, store)
     table = pd.read_csv(store.root / ROBUSTNESS_CSV)
     assert {"African", "non-English"} <= set(table.language)  # group rows (sw is African)
+    assert table[["ci_low", "ci_high"]].notna().all().all()
+    assert (table.ci_low <= table["drop"] + 1e-9).all() and (table["drop"] <= table.ci_high + 1e-9).all()
+    # diacritics change no English or Swahili input here: the same predictions, a drop of exactly 0 +- 0
+    unchanged = table[(table.suite == "diacritics") & table.language.isin(["en", "sw"])]
+    assert (unchanged[["drop", "ci_low", "ci_high"]] == 0).all().all()
 
 
 def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
@@ -101,6 +115,10 @@ def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path,
     clean, perturbed = english.clean.mean(), english.perturbed.mean()
     assert f"| rs-noise | none | {clean:.3f} / {perturbed:.3f} / {clean - perturbed:+.3f} |" in text
     assert (store.root / "report" / "figures" / "robustness.png").stat().st_size > 1000
+    group = table[(table.language == "non-English") & (table.suite == "char-noise")].iloc[0]
+    assert (
+        f"{group['drop']:+.3f} [{group.ci_low:+.3f}, {group.ci_high:+.3f}]" in text
+    )  # drop and its interval
 
 
 def test_out_of_domain_suite(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
@@ -119,3 +137,7 @@ def test_out_of_domain_suite(tmp_path: Path, tiny_encoder_dir: Path, data_dir: P
     assert set(saved["ood"]) == {"en"} and saved["ood"]["en"]["n"] == 30
     clean = json.loads((store.stage_dir(plan.targets[0].stage_id) / "predictions.json").read_text())
     assert saved["ood"]["en"]["clean"] == clean["en"]["score"]
+    assert not saved["ood"]["en"]["paired"] and len(saved["ood"]["en"]["items"]["gold_perturbed"]) == 30
+    write_results(plan, store)
+    row = pd.read_csv(store.root / ROBUSTNESS_CSV).query("suite == 'ood' and language == 'en'").iloc[0]
+    assert row.ci_low < row["drop"] < row.ci_high  # unpaired: two item sets, never a zero-width interval

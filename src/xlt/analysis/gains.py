@@ -62,6 +62,35 @@ def bootstrap_gain(
     )
 
 
+def bootstrap_difference(
+    first: list[list[Any]],
+    first_gold: list[Any],
+    second: list[list[Any]],
+    second_gold: list[Any],
+    metric: str,
+    *,
+    resamples: int = 1000,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Replicates of score(first) - score(second) for two different item sets (unpaired: each set is
+    resampled on its own), one list of per-item predictions per seed in each, seeds drawn with replacement."""
+    n_seeds = len(first)
+    if len(second) != n_seeds or any(len(p) != len(first_gold) for p in first):
+        raise ValueError(f"shapes differ: {n_seeds} vs {len(second)} seeds, {len(first_gold)} gold items")
+    if any(len(p) != len(second_gold) for p in second):
+        raise ValueError(f"shapes differ: {len(second_gold)} gold items in the second set")
+    draws = [rng.integers(0, len(gold), size=(resamples, len(gold))) for gold in (first_gold, second_gold)]
+    seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
+    per_seed = np.stack(
+        [
+            _score_and_replicates(a, first_gold, metric, draws[0])[1]
+            - _score_and_replicates(b, second_gold, metric, draws[1])[1]
+            for a, b in zip(first, second, strict=True)
+        ]
+    )
+    return np.asarray(per_seed[seeds, np.arange(resamples)[:, None]].mean(axis=1))
+
+
 def _score_and_replicates(
     pred: list[Any], gold: list[Any], metric: str, items: np.ndarray
 ) -> tuple[float, np.ndarray]:

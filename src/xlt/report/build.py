@@ -235,6 +235,9 @@ def _similarity_section(analysis: TransferAnalysis, out: Path, confidence: float
 def _robustness_section(robustness: pd.DataFrame, out: Path) -> list[str]:
     """Clean, perturbed and drop per training method x intermediate and language group (the headline), then
     per target x suite, then the drop per language group of each target x suite."""
+    for column in ("ci_low", "ci_high"):  # none in results written before drops had an interval
+        values = robustness.get(column, np.nan)
+        robustness = robustness.assign(**{column: pd.to_numeric(values, errors="coerce")})
     singles = robustness[robustness.group == robustness.language]
     bars = figures.drop_bars(singles, out / "figures" / "robustness.png")
     factors = ["variant", "intermediate"]
@@ -270,12 +273,25 @@ def _robustness_section(robustness: pd.DataFrame, out: Path) -> list[str]:
                     ]
     sections += ["\n### Per target and suite\n", _md_table(by_method.reset_index())]
     if not groups.empty:
+        bounds = zip(groups["drop"], groups.ci_low, groups.ci_high, strict=True)
+        cells = groups.assign(cell=[_with_interval(float(d), float(lo), float(hi)) for d, lo, hi in bounds])
+        table = cells.pivot_table(
+            index=["target", "suite", *factors], columns="language", values="cell", aggfunc="first"
+        )
         sections += [
             "\n### Drop per language group\n",
-            _pivot(groups, ["target", "suite", *factors], "drop"),
+            "Drop with its bootstrap interval over test items (paired, but for `ood`) and seeds.\n\n",
+            _md_table(table[list(dict.fromkeys(groups.language))].reset_index().fillna("-")),
         ]
     _csv(robustness, out / "robustness.csv")
     return sections
+
+
+def _with_interval(value: float, low: float, high: float) -> str:
+    """ "+0.072 [+0.041, +0.103]", or the value alone when there is no interval (older stages)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{value:+.3f}"
+    return f"{value:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def _triples(frame: pd.DataFrame, index: list[str]) -> str:

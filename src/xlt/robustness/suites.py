@@ -10,6 +10,9 @@
   forums against SemRel's domains by default), against the target's own test set.
 - `generalized`: XNLI / PAWS-X / stsb-multi items with sentence 1 in language A and sentence 2 in
   language B, for every ordered pair of the stage's languages; clean is the same items in A alone.
+
+Every entry keeps its per-item predictions and gold labels (`items`), so that the results can put a
+bootstrap interval on the drop: paired over items for every suite but `ood`, whose two sets differ.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -79,9 +83,19 @@ def perturb_dataset(data: Dataset, task_type: TaskType, suite: str, rate: float,
     return Dataset.from_list(rows, features=data.features)
 
 
-def _score(kind: TaskKind, data: Dataset, language: str, precision: Precision) -> float:
+@dataclass(frozen=True)
+class Scored:
+    """A score with the per-item predictions and gold labels it was computed from."""
+
+    score: float
+    pred: list[Any]
+    gold: list[Any]
+
+
+def _scored(kind: TaskKind, data: Dataset, language: str, precision: Precision) -> Scored:
     with kind.encoder.speaking(language):
-        return float(kind.score(data, kind.predict(data, precision=precision)))
+        pred = kind.predict(data, precision=precision)
+        return Scored(float(kind.score(data, pred)), list(pred), list(kind.gold(data)))
 
 
 def run_suites(
@@ -96,13 +110,13 @@ def run_suites(
     """suite -> language (or "A>B") -> {clean, perturbed, drop, n, metric}."""
     limit = config.max_examples or max_examples
     results: dict[str, dict[str, dict[str, Any]]] = {}
-    clean_cache: dict[str, tuple[Dataset, float]] = {}
+    clean_cache: dict[str, tuple[Dataset, Scored]] = {}
 
-    def clean(language: str) -> tuple[Dataset, float]:
+    def clean(language: str) -> tuple[Dataset, Scored]:
         if language not in clean_cache:
             data = task.load(data_dir, "test", language)
             data = subset_rows(data, limit)
-            clean_cache[language] = (data, _score(kind, data, language, precision))
+            clean_cache[language] = (data, _scored(kind, data, language, precision))
         return clean_cache[language]
 
     for suite in config.suites:
@@ -115,8 +129,9 @@ def run_suites(
             for language in languages:
                 data, _ = clean(language)
                 with kind.encoder.speaking(language):
-                    accuracy, robust = attack_accuracy(cast(Any, kind), data, config, precision)
-                entries[language] = _entry(accuracy, robust, len(data), "accuracy")
+                    before, after = attack_predictions(cast(Any, kind), data, config, precision)
+                gold = [int(v) for v in data["label"]]
+                entries[language] = _entry(_accuracy(before, gold), _accuracy(after, gold), "accuracy")
         elif suite == "ood":
             other_name = config.ood.get(task.name, DEFAULT_OOD.get(task.name))
             other = get_task(other_name) if other_name else None
@@ -127,32 +142,33 @@ def run_suites(
                 code = codes.get(canonical(language))
                 if code is None:
                     continue
-                _, clean_score = clean(language)
+                _, own = clean(language)
                 ood = other.load(data_dir, "test", code)
                 ood = subset_rows(ood, limit)
-                perturbed = _score(kind, ood, language, precision)
-                entries[language] = _entry(clean_score, perturbed, len(ood), task.metric)
+                entries[language] = _entry(
+                    own, _scored(kind, ood, language, precision), task.metric, paired=False
+                )
         elif suite == "generalized":
             if task.name not in GENERALIZED_TASKS or len(languages) < 2:
                 continue
             pairs = generalized_pairs(task, data_dir, list(languages), max_examples=limit, seed=config.seed)
-            monolingual: dict[tuple[str, tuple[str, ...]], float] = {}  # every pair of A has the same items
+            monolingual: dict[tuple[str, tuple[str, ...]], Scored] = {}  # every pair of A: the same items
             for (first, second), mixed in pairs.items():
                 items = (first, tuple(str(i) for i in mixed["id"]))
                 if items not in monolingual:
                     same = _same_language(task, data_dir, first, list(items[1]))
-                    monolingual[items] = _score(kind, same, first, precision)
-                clean_score = monolingual[items]
-                perturbed = _score(kind, mixed, first, precision)
-                entries[f"{first}>{second}"] = _entry(clean_score, perturbed, len(mixed), task.metric)
+                    monolingual[items] = _scored(kind, same, first, precision)
+                entries[f"{first}>{second}"] = _entry(
+                    monolingual[items], _scored(kind, mixed, first, precision), task.metric
+                )
         else:
             for language in languages:
-                data, clean_score = clean(language)
+                data, reference = clean(language)
                 changed = perturb_dataset(data, task.type, suite, config.rate, config.seed)
                 if changed is None:
                     continue
                 entries[language] = _entry(
-                    clean_score, _score(kind, changed, language, precision), len(data), task.metric
+                    reference, _scored(kind, changed, language, precision), task.metric
                 )
         if entries:
             results[suite] = entries
@@ -172,8 +188,22 @@ def _same_language(task: TaskSpec, data_dir: Path, language: str, ids: list[str]
     return data.select([position[i] for i in ids])
 
 
-def _entry(clean: float, perturbed: float, n: int, metric: str) -> dict[str, Any]:
-    return {"clean": clean, "perturbed": perturbed, "drop": clean - perturbed, "n": n, "metric": metric}
+def _accuracy(pred: list[int], gold: list[int]) -> Scored:
+    return Scored(float(np.mean(np.asarray(pred) == np.asarray(gold))) if gold else 0.0, pred, gold)
+
+
+def _entry(clean: Scored, perturbed: Scored, metric: str, *, paired: bool = True) -> dict[str, Any]:
+    """One row of `robustness.json`; `items` holds what a bootstrap of the drop needs (paired: the same
+    items, in the same order, scored clean and perturbed)."""
+    items: dict[str, Any] = {"clean": clean.pred, "perturbed": perturbed.pred, "gold": clean.gold}
+    if paired:
+        assert clean.gold == perturbed.gold, "paired suites score the same items"
+    else:
+        items["gold_perturbed"] = perturbed.gold
+    return {
+        "clean": clean.score, "perturbed": perturbed.score, "drop": clean.score - perturbed.score,
+        "n": len(perturbed.gold), "metric": metric, "paired": paired, "items": items,
+    }  # fmt: skip
 
 
 def attack_accuracy(
@@ -182,8 +212,21 @@ def attack_accuracy(
     config: RobustnessConfig,
     precision: Precision = "auto",
 ) -> tuple[float, float]:
-    """(clean accuracy, accuracy under a PGD attack of the input embeddings), in batches of 32 items of
-    similar length, at the evaluation's precision (the perturbation itself is kept in fp32).
+    """(clean accuracy, accuracy under a PGD attack of the input embeddings): see `attack_predictions`."""
+    before, after = attack_predictions(kind, data, config, precision)
+    gold = [int(v) for v in data["label"]]
+    return _accuracy(before, gold).score, _accuracy(after, gold).score
+
+
+def attack_predictions(
+    kind: Classification | SmoothedKind,
+    data: Dataset,
+    config: RobustnessConfig,
+    precision: Precision = "auto",
+) -> tuple[list[int], list[int]]:
+    """Per-item predicted labels, clean and under a PGD attack of the input embeddings, in the order of
+    `data`; in batches of 32 items of similar length, at the evaluation's precision (the perturbation
+    itself is kept in fp32).
 
     A smoothed classifier (rs-noise) is attacked through its noise (each ascent step sees a fresh draw)
     and both of its accuracies are majority votes over `votes` noisy passes, as its predictions are."""
@@ -195,7 +238,6 @@ def attack_accuracy(
     was_training = base.model.training
     base.model.eval()
     resolved = resolve_precision(precision)
-    labels = np.asarray(data["label"])
 
     def predicted(indices: list[int]) -> np.ndarray:
         runs = []
@@ -205,7 +247,8 @@ def attack_accuracy(
             runs.append([int(v) for v in logits.argmax(dim=1).cpu().numpy()])
         return np.asarray([vote([run[i] for run in runs]) for i in range(len(indices))])
 
-    clean_hits = robust_hits = 0
+    before = np.zeros(len(data), dtype=int)
+    after = np.zeros(len(data), dtype=int)
     for indices in sorted_batches(base.lengths(data), 32):
         delta = EmbeddingDelta()
 
@@ -213,7 +256,7 @@ def attack_accuracy(
             return delta(x) if noise is None else delta(x) + noise(x)
 
         with perturbed_embeddings(base.encoder, perturb):
-            clean_hits += int((predicted(indices) == labels[indices]).sum())  # delta is still zero
+            before[indices] = predicted(indices)  # delta is still zero
             for _ in range(config.attack_steps):
                 with autocast(resolved, device):
                     loss, _ = base.loss(data, indices)
@@ -223,6 +266,6 @@ def attack_accuracy(
                     delta.value.detach(), grad.float(), config.attack_step_size, config.attack_radius
                 )
                 delta.value.requires_grad_(True)
-            robust_hits += int((predicted(indices) == labels[indices]).sum())
+            after[indices] = predicted(indices)
     base.model.train(was_training)
-    return clean_hits / max(len(data), 1), robust_hits / max(len(data), 1)
+    return [int(v) for v in before], [int(v) for v in after]
