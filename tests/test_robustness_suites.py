@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from datasets import Dataset
 
 from xlt.data.schema import FEATURES, TaskType
@@ -141,3 +143,25 @@ def test_out_of_domain_suite(tmp_path: Path, tiny_encoder_dir: Path, data_dir: P
     write_results(plan, store)
     row = pd.read_csv(store.root / ROBUSTNESS_CSV).query("suite == 'ood' and language == 'en'").iloc[0]
     assert row.ci_low < row["drop"] < row.ci_high  # unpaired: two item sets, never a zero-width interval
+
+
+def test_ood_mapping_is_checked_before_anything_runs(tmp_path: Path) -> None:
+    from xlt.core.errors import ConfigError
+
+    def plan_with(ood: str, targets: str = "[semrel, xnli]") -> None:
+        study = tmp_path / "ood.yaml"
+        study.write_text(
+            f"name: ood\nencoders: [dice]\ntargets: {targets}\n"
+            f"evaluation: {{robustness: {{suites: [ood], ood: {ood}}}}}\n"
+        )
+        build_plan(load_study(study))
+
+    plan_with("{semrel: stsb-multi}", targets="[semrel]")  # same type: fine
+    for ood, message in [
+        ("{pawsx: xnli}", "'pawsx', which is not a target of this study"),
+        ("{semrel: sst2}", "'sst2' is single_classification, not pair_regression like target 'semrel'"),
+        ("{xnli: pawsx}", "'pawsx' has labels ['not_paraphrase', 'paraphrase'], not ['entailment'"),
+        ("{semrel: stsb-mult}", "unknown task 'stsb-mult'"),
+    ]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            plan_with(ood)

@@ -156,6 +156,33 @@ def _distinct_names(references: list[str]) -> None:
             )
 
 
+def _check_ood(robustness: RobustnessConfig, targets: dict[str, TaskSpec]) -> None:
+    """Every `ood` entry maps a target of the study to a task it can be scored on: same type, same labels,
+    with a test split (checked here, before anything is trained)."""
+    for name, other_name in robustness.ood.items():
+        if name not in targets:
+            raise ConfigError(
+                f"evaluation.robustness.ood maps '{name}', which is not a target of this study",
+                f"use one of: {', '.join(targets)}",
+            )
+        task, other = targets[name], get_task(other_name)
+        if other.type != task.type or other.labels != task.labels:
+            differs = (
+                f"is {other.type.value}, not {task.type.value}"
+                if other.type != task.type
+                else f"has labels {list(other.labels or [])}, not {list(task.labels or [])}"
+            )
+            raise ConfigError(
+                f"evaluation.robustness.ood: '{other_name}' {differs} like target '{name}'",
+                "map it to a task of the same type and labels (`xlt tasks` lists them)",
+            )
+        if not other.languages["test"]:
+            raise ConfigError(
+                f"evaluation.robustness.ood: '{other_name}' has no test split",
+                "choose a task with a test set",
+            )
+
+
 def build_plan(config: StudyConfig) -> StudyPlan:
     evaluation = config.evaluation
     target_tasks = {entry.task: _check_task(entry.task, "target") for entry in config.targets}
@@ -173,6 +200,7 @@ def build_plan(config: StudyConfig) -> StudyPlan:
     intermediates: dict[tuple[str, str, int], Stage] = {}
     targets: list[Stage] = []
     robustness = evaluation.robustness if evaluation.robustness.suites else None
+    _check_ood(evaluation.robustness, target_tasks)
     excluded: dict[tuple[str, str], str] = {}
     for encoder in config.encoders:
         info = encoder_info(encoder)
