@@ -99,7 +99,7 @@ def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path,
         "training: {target: {max_steps: 2, batch_size: 8, train_limit: 32, dev_limit: 16, evaluations: 1,\n"
         "                    robust: {votes: 2}}}\n"
         "evaluation: {languages: [en, fr], max_examples: 16, bootstrap: 20,\n"
-        "             robustness: {suites: [char-noise, word-swap]}}\n"
+        "             robustness: {suites: [char-noise, word-swap, generalized]}}\n"
         f"output_dir: '{tmp_path / 'runs'}'\n"
     )
     config = load_study(study)
@@ -107,6 +107,10 @@ def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path,
     store = RunStore(tmp_path / "runs" / "robust")
     assert not run_plan(plan, store, data_dir, show_progress=False).failed
     record_study(store.root, config, Console())
+    log = (store.root / "logs" / f"{plan.targets[0].stage_id}.log").read_text()
+    assert (
+        "suite generalized: no rows for umsab (pawsx, stsb-multi, xnli only" in log
+    )  # says why it is absent
     write_results(plan, store)
     report = build_report(store.root, data_dir, permutations=50)
     text = report.markdown.read_text()

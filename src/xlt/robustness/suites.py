@@ -45,6 +45,13 @@ log = logging.getLogger(__name__)
 
 
 TextFn = Callable[[str, np.random.Generator], str]
+NOT_APPLICABLE = {
+    "attack": "classification targets only",
+    "ood": "no out-of-domain task of its type in its languages; map one in evaluation.robustness.ood",
+    "generalized": f"{', '.join(sorted(GENERALIZED_TASKS))} only, with two or more languages",
+    "word-drop": "tagging keeps one word per tag",
+    "word-swap": "tagging keeps one word per tag",
+}
 
 
 def _text_fn(suite: str, rate: float) -> TextFn:
@@ -107,7 +114,8 @@ def run_suites(
     max_examples: int | None,
     precision: Precision = "auto",
 ) -> dict[str, dict[str, dict[str, Any]]]:
-    """suite -> language (or "A>B") -> {clean, perturbed, drop, n, metric}."""
+    """suite -> language (or "A>B") -> {clean, perturbed, drop, n, metric, paired, items}; a suite that
+    does not apply to the target has no key (and a log line saying why)."""
     limit = config.max_examples or max_examples
     results: dict[str, dict[str, dict[str, Any]]] = {}
     clean_cache: dict[str, tuple[Dataset, Scored]] = {}
@@ -119,13 +127,13 @@ def run_suites(
             clean_cache[language] = (data, _scored(kind, data, language, precision))
         return clean_cache[language]
 
-    for suite in config.suites:
-        started = time.perf_counter()
+    def entries_of(suite: str) -> dict[str, dict[str, Any]]:
+        """The suite's rows; none where it does not apply to this target."""
         entries: dict[str, dict[str, Any]] = {}
         if suite == "attack":
             base = kind.kind if isinstance(kind, SmoothedKind) else kind
             if not isinstance(base, Classification):
-                continue
+                return entries
             for language in languages:
                 data, _ = clean(language)
                 with kind.encoder.speaking(language):
@@ -136,7 +144,7 @@ def run_suites(
             other_name = config.ood.get(task.name, DEFAULT_OOD.get(task.name))
             other = get_task(other_name) if other_name else None
             if other is None or other.type != task.type:
-                continue
+                return entries
             codes = {canonical(code): code for code in other.languages["test"]}
             for language in languages:
                 code = codes.get(canonical(language))
@@ -150,7 +158,7 @@ def run_suites(
                 )
         elif suite == "generalized":
             if task.name not in GENERALIZED_TASKS or len(languages) < 2:
-                continue
+                return entries
             pairs = generalized_pairs(task, data_dir, list(languages), max_examples=limit, seed=config.seed)
             monolingual: dict[tuple[str, tuple[str, ...]], Scored] = {}  # every pair of A: the same items
             for (first, second), mixed in pairs.items():
@@ -170,7 +178,14 @@ def run_suites(
                 entries[language] = _entry(
                     reference, _scored(kind, changed, language, precision), task.metric
                 )
-        if entries:
+        return entries
+
+    for suite in config.suites:
+        started = time.perf_counter()
+        entries = entries_of(suite)
+        if not entries:
+            log.info("suite %s: no rows for %s (%s)", suite, task.name, NOT_APPLICABLE.get(suite, "no items"))
+        else:
             results[suite] = entries
             for row, entry in entries.items():
                 log.info("%s %s: clean %.4f perturbed %.4f", suite, row, entry["clean"], entry["perturbed"])
