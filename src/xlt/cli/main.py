@@ -296,7 +296,7 @@ def status_command(study_dir: Annotated[Path, typer.Argument(help="study directo
     plan = build_plan(config)
     store = RunStore(study_dir)
     table = Table(title=f"{config.name}: {study_dir}")
-    for column in ("stage", "kind", "chain", "seed", "state", "detail"):
+    for column in ("stage", "kind", "chain", "variant", "seed", "state", "detail"):
         table.add_column(column)
     colours = {"done": "green", "failed": "red", "running": "yellow", "pending": "white"}
     statuses = store.status([s.stage_id for s in plan.stages])
@@ -307,6 +307,7 @@ def status_command(study_dir: Annotated[Path, typer.Argument(help="study directo
             stage.stage_id,
             stage.kind,
             stage.chain,
+            stage.variant,
             str(stage.seed),
             f"[{colours[status.state]}]{status.state}[/]",
             status.detail,
