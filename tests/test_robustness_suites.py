@@ -16,7 +16,8 @@ from xlt.robustness.suites import ROBUSTNESS, perturb_dataset
 from xlt.runs.store import RunStore
 from xlt.study.config import load_study
 from xlt.study.plan import build_plan
-from xlt.study.results import ROBUSTNESS_CSV, write_results
+from xlt.study.results import write_results
+from xlt.study.robustness import ROBUST_GAINS_CSV, ROBUSTNESS_CSV
 from xlt.study.runner import run_plan
 
 
@@ -121,6 +122,19 @@ def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path,
     clean, perturbed = english.clean.mean(), english.perturbed.mean()
     assert f"| rs-noise | none | {clean:.3f} / {perturbed:.3f} / {clean - perturbed:+.3f} |" in text
     assert (store.root / "report" / "figures" / "robustness.png").stat().st_size > 1000
+    # each robust method against standard training: its perturbed score minus standard's, same items
+    gains = pd.read_csv(store.root / ROBUST_GAINS_CSV)
+    assert set(gains.variant) == {"rs-noise"} and "### Robust methods against standard training" in text
+    keys = ["suite", "language"]
+    standard = table[table.variant == "standard"].set_index(keys).perturbed
+    robust = table[table.variant == "rs-noise"].set_index(keys).perturbed
+    for row in gains.itertuples():
+        assert np.isclose(row.standard, standard[(row.suite, row.language)])
+        assert np.isclose(row.robust, robust[(row.suite, row.language)])
+        assert (
+            np.isclose(row.gain, row.robust - row.standard)
+            and row.ci_low - 1e-9 <= row.gain <= row.ci_high + 1e-9
+        )
     group = table[(table.language == "non-English") & (table.suite == "char-noise")].iloc[0]
     assert (
         f"{group['drop']:+.3f} [{group.ci_low:+.3f}, {group.ci_high:+.3f}]" in text

@@ -136,7 +136,7 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
             sections += _similarity_section(analysis, out, confidence)
     robustness = pd.DataFrame(payload.get("robustness") or [])
     if not robustness.empty:
-        sections += _robustness_section(robustness, out)
+        sections += _robustness_section(robustness, pd.DataFrame(payload.get("robust_gains") or []), out)
     sections += _languages_section(
         language_table(scores[scores.target != "tatoeba"], transfer, data_dir), out
     )
@@ -232,12 +232,10 @@ def _similarity_section(analysis: TransferAnalysis, out: Path, confidence: float
     return sections
 
 
-def _robustness_section(robustness: pd.DataFrame, out: Path) -> list[str]:
+def _robustness_section(robustness: pd.DataFrame, robust_gains: pd.DataFrame, out: Path) -> list[str]:
     """Clean, perturbed and drop per training method x intermediate and language group (the headline), then
-    per target x suite, then the drop per language group of each target x suite."""
-    for column in ("ci_low", "ci_high"):  # none in results written before drops had an interval
-        values = robustness.get(column, np.nan)
-        robustness = robustness.assign(**{column: pd.to_numeric(values, errors="coerce")})
+    each robust method against standard training, per target x suite, and the drop per language group."""
+    robustness = _with_bounds(robustness)
     singles = robustness[robustness.group == robustness.language]
     bars = figures.drop_bars(singles, out / "figures" / "robustness.png")
     factors = ["variant", "intermediate"]
@@ -271,20 +269,43 @@ def _robustness_section(robustness: pd.DataFrame, out: Path) -> list[str]:
                         f"\n**{target}, {title}** ({rows.metric.iloc[0]}; {suites})\n\n",
                         _triples(rows, factors),
                     ]
+    if not robust_gains.empty:
+        robust_gains = _with_bounds(robust_gains)
+        english = robust_gains[robust_gains.language.map(canonical) == "en"].assign(language="English")
+        shown = pd.concat([english, robust_gains[robust_gains.group != robust_gains.language]])
+        sections += [
+            "\n### Robust methods against standard training\n",
+            "Perturbed score (e.g. accuracy under attack) of each method minus that of standard training "
+            "with the same intermediate, on the same perturbed items, with its paired bootstrap interval; "
+            "all languages in `robust_gains.csv`.\n\n",
+            _interval_pivot(shown, "gain", ["target", "suite", *factors]),
+        ]
+        _csv(robust_gains, out / "robust_gains.csv")
     sections += ["\n### Per target and suite\n", _md_table(by_method.reset_index())]
     if not groups.empty:
-        bounds = zip(groups["drop"], groups.ci_low, groups.ci_high, strict=True)
-        cells = groups.assign(cell=[_with_interval(float(d), float(lo), float(hi)) for d, lo, hi in bounds])
-        table = cells.pivot_table(
-            index=["target", "suite", *factors], columns="language", values="cell", aggfunc="first"
-        )
         sections += [
             "\n### Drop per language group\n",
             "Drop with its bootstrap interval over test items (paired, but for `ood`) and seeds.\n\n",
-            _md_table(table[list(dict.fromkeys(groups.language))].reset_index().fillna("-")),
+            _interval_pivot(groups, "drop", ["target", "suite", *factors]),
         ]
     _csv(robustness, out / "robustness.csv")
     return sections
+
+
+def _with_bounds(frame: pd.DataFrame) -> pd.DataFrame:
+    """`ci_low` and `ci_high` as numbers (NaN where results written before intervals have none)."""
+    for column in ("ci_low", "ci_high"):
+        frame = frame.assign(**{column: pd.to_numeric(frame.get(column, np.nan), errors="coerce")})
+    return frame
+
+
+def _interval_pivot(frame: pd.DataFrame, value: str, index: list[str]) -> str:
+    """`value [ci_low, ci_high]` with one row per `index` and one column per language (group)."""
+    bounds = zip(frame[value], frame.ci_low, frame.ci_high, strict=True)
+    cells = frame.assign(cell=[_with_interval(float(v), float(lo), float(hi)) for v, lo, hi in bounds])
+    table = cells.pivot_table(index=index, columns="language", values="cell", aggfunc="first")
+    table = table.reindex(pd.MultiIndex.from_frame(frame[index].drop_duplicates()))  # study order
+    return _md_table(table[list(dict.fromkeys(frame.language))].reset_index().fillna("-"))
 
 
 def _with_interval(value: float, low: float, high: float) -> str:

@@ -13,13 +13,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from xlt.analysis.gains import bootstrap_difference, bootstrap_gain, percentile_interval
+from xlt.analysis.gains import bootstrap_gain, percentile_interval
 from xlt.analysis.languages import SIZE_SOURCE, LanguageGroup, language_groups
 from xlt.core.errors import ConfigError
 from xlt.core.io import atomic_path, atomic_write_json
 from xlt.data.schema import TaskType
 from xlt.runs.store import RunStore
 from xlt.study.plan import Stage, StudyPlan, provenance
+from xlt.study.robustness import ROBUST_GAINS_CSV, ROBUSTNESS_CSV, robustness_tables
 from xlt.study.runner import load_predictions
 
 RESULTS_CSV = "results.csv"
@@ -197,97 +198,14 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=GAIN_COLUMNS)
 
 
-ROBUSTNESS_CSV = "robustness.csv"
-ROBUSTNESS_COLUMNS = [
-    "encoder", "target", "variant", "intermediate", "suite", "language", "group", "metric", "seeds", "n",
-    "clean", "perturbed", "drop", "ci_low", "ci_high",
-]  # fmt: skip
-
-
-def robustness_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
-    """Clean, perturbed and drop per (target, variant, intermediate, suite, language), mean over seeds, with
-    a bootstrap interval of the drop over test items and seeds (paired, but for `ood`); plus the same
-    macro-averaged over each language group (African, low-/high-resource, ...)."""
-    from xlt.robustness.suites import ROBUSTNESS
-
-    evaluation = plan.config.evaluation
-    rng = np.random.default_rng(0)
-    keys = ["encoder", "target", "variant", "intermediate", "suite", "language", "metric"]
-    entries: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
-    for stage in plan.targets:
-        path = store.stage_dir(stage.stage_id) / ROBUSTNESS
-        if stage.robustness is None or not store.is_done(stage.stage_id) or not path.is_file():
-            continue
-        for suite, by_language in json.loads(path.read_text()).items():
-            for language, entry in by_language.items():
-                key = (stage.encoder, stage.task, stage.variant, stage.intermediate, suite, language)
-                entries.setdefault((*key, entry["metric"]), []).append({**entry, "seed": stage.seed})
-    if not entries:
-        return pd.DataFrame(columns=ROBUSTNESS_COLUMNS)
-    rows: list[dict[str, Any]] = []
-    replicates: dict[tuple[Any, ...], np.ndarray | None] = {}
-    for key, seeds in entries.items():
-        draws = _drop_replicates(seeds, evaluation.bootstrap, rng)
-        low, high = (
-            percentile_interval(draws, evaluation.confidence) if draws is not None else (math.nan,) * 2
-        )
-        replicates[key] = draws
-        rows.append(
-            dict(zip(keys, key, strict=True))
-            | {"group": key[5], "seeds": len({e["seed"] for e in seeds}), "n": max(e["n"] for e in seeds)}
-            | {c: float(np.mean([e[c] for e in seeds])) for c in ("clean", "perturbed", "drop")}
-            | {"ci_low": low, "ci_high": high}
-        )
-    mean = pd.DataFrame(rows)
-    grouped = []
-    outer = [k for k in keys if k != "language"]
-    for group_key, block in mean.groupby(outer, sort=False):
-        single = [lang for lang in block.language if ">" not in lang]
-        for group in language_groups(single, high_resource_gib=evaluation.high_resource_gib):
-            members = block[block.language.isin(group.members)]
-            parts = [replicates[(*group_key[:5], lang, group_key[5])] for lang in members.language]
-            low, high = (math.nan, math.nan)
-            present = [d for d in parts if d is not None]
-            if len(present) == len(parts):
-                low, high = percentile_interval(np.mean(np.stack(present), axis=0), evaluation.confidence)
-            entry = dict(zip(outer, group_key, strict=True))
-            entry |= {"language": group.name, "group": " ".join(group.members)}
-            entry |= {"seeds": int(members.seeds.min()), "n": int(members.n.sum())}
-            entry |= {c: float(members[c].mean()) for c in ("clean", "perturbed", "drop")}
-            grouped.append(entry | {"ci_low": low, "ci_high": high})
-    return pd.concat([mean, pd.DataFrame(grouped)], ignore_index=True)[ROBUSTNESS_COLUMNS]
-
-
-def _drop_replicates(
-    seeds: list[dict[str, Any]], resamples: int, rng: np.random.Generator
-) -> np.ndarray | None:
-    """Bootstrap replicates of clean - perturbed from the entries' per-item predictions; None when they are
-    not there (a stage evaluated before they were kept) or the metric has no bootstrap."""
-    if any("items" not in e for e in seeds):
-        return None
-    items = [e["items"] for e in seeds]
-    metric = seeds[0]["metric"]
-    try:
-        if seeds[0].get("paired", True):
-            clean, perturbed = [i["clean"] for i in items], [i["perturbed"] for i in items]
-            return bootstrap_gain(
-                perturbed, clean, items[0]["gold"], metric, resamples=resamples, rng=rng
-            ).replicates
-        return bootstrap_difference(
-            [i["clean"] for i in items], items[0]["gold"], [i["perturbed"] for i in items],
-            items[0]["gold_perturbed"], metric, resamples=resamples, rng=rng,
-        )  # fmt: skip
-    except ValueError:  # a metric without a bootstrap (the point estimates stay)
-        return None
-
-
 def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
     scores = score_rows(plan, store)
     gains = gain_rows(plan, store)
-    robustness = robustness_rows(plan, store)
-    if not robustness.empty:
-        with atomic_path(store.root / ROBUSTNESS_CSV) as tmp:
-            robustness.to_csv(tmp, index=False)
+    robustness, robust_gains = robustness_tables(plan, store)
+    for name, frame in ((ROBUSTNESS_CSV, robustness), (ROBUST_GAINS_CSV, robust_gains)):
+        if not frame.empty:
+            with atomic_path(store.root / name) as tmp:
+                frame.to_csv(tmp, index=False)
     payload = {
         "study": plan.config.name,
         "config": plan.config.resolved(),
@@ -304,6 +222,7 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         "scores": _records(scores),
         "gains": _records(gains),
         "robustness": _records(robustness),
+        "robust_gains": _records(robust_gains),
     }
     with atomic_path(store.root / RESULTS_CSV) as tmp:
         scores.to_csv(tmp, index=False)

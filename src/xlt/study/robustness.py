@@ -1,0 +1,168 @@
+"""The robustness tables of a study, from its target stages' `robustness.json`.
+
+- `robustness.csv`: clean, perturbed and drop (clean - perturbed) per target x method x intermediate x
+  suite x language, with a bootstrap interval of the drop;
+- `robust_gains.csv`: each robust method against standard training with the same intermediate, on the
+  perturbed inputs (e.g. accuracy under attack), with a bootstrap interval of the difference.
+
+Both are mean over seeds and add rows macro-averaged over each language group (African, low-/high-resource,
+...). The intervals are over test items (paired on the same items wherever both sides have them; `ood`
+drops compare two item sets and resample them apart) and over seeds. Stages evaluated before per-item
+predictions were kept have point estimates only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xlt.analysis.gains import bootstrap_difference, bootstrap_gain, percentile_interval
+from xlt.analysis.languages import language_groups
+from xlt.runs.store import RunStore
+from xlt.study.plan import StudyPlan
+
+ROBUSTNESS_CSV = "robustness.csv"
+ROBUST_GAINS_CSV = "robust_gains.csv"
+KEYS = ["encoder", "target", "variant", "intermediate", "suite", "language", "metric"]
+ROBUSTNESS_COLUMNS = [
+    *KEYS[:6], "group", "metric", "seeds", "n", "clean", "perturbed", "drop", "ci_low", "ci_high",
+]  # fmt: skip
+ROBUST_GAIN_COLUMNS = [
+    *KEYS[:6], "group", "metric", "seeds", "n", "standard", "robust", "gain", "ci_low", "ci_high",
+]  # fmt: skip
+
+Entries = dict[tuple[Any, ...], list[dict[str, Any]]]  # KEYS -> one entry per seed
+Replicates = np.ndarray | None
+
+
+def robustness_tables(plan: StudyPlan, store: RunStore) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(robustness, robust gains) of the finished target stages; empty frames without robustness suites."""
+    entries = _entries(plan, store)
+    evaluation = plan.config.evaluation
+    rng = np.random.default_rng(0)
+
+    def drops(key: tuple[Any, ...], seeds: list[dict[str, Any]]) -> tuple[dict[str, Any], Replicates]:
+        values = {c: float(np.mean([e[c] for e in seeds])) for c in ("clean", "perturbed", "drop")}
+        return values, _drop_replicates(seeds, evaluation.bootstrap, rng)
+
+    def gains(key: tuple[Any, ...], seeds: list[dict[str, Any]]) -> tuple[dict[str, Any], Replicates] | None:
+        if key[2] == "standard":
+            return None
+        standard = {e["seed"]: e for e in entries.get((*key[:2], "standard", *key[3:]), [])}
+        pairs = [(standard[e["seed"]], e) for e in seeds if e["seed"] in standard]
+        if not pairs:
+            return None
+        values = {
+            "standard": float(np.mean([s["perturbed"] for s, _ in pairs])),
+            "robust": float(np.mean([r["perturbed"] for _, r in pairs])),
+        }
+        values["gain"] = values["robust"] - values["standard"]
+        return values, _gain_replicates(pairs, evaluation.bootstrap, rng)
+
+    confidence, high_gib = evaluation.confidence, evaluation.high_resource_gib
+    robustness = _table(entries, drops, ["clean", "perturbed", "drop"], confidence, high_gib)
+    robust_gains = _table(entries, gains, ["standard", "robust", "gain"], confidence, high_gib)
+    return robustness[ROBUSTNESS_COLUMNS], robust_gains[ROBUST_GAIN_COLUMNS]
+
+
+def _entries(plan: StudyPlan, store: RunStore) -> Entries:
+    from xlt.robustness.suites import ROBUSTNESS
+
+    entries: Entries = {}
+    for stage in plan.targets:
+        path = store.stage_dir(stage.stage_id) / ROBUSTNESS
+        if stage.robustness is None or not store.is_done(stage.stage_id) or not path.is_file():
+            continue
+        for suite, by_language in json.loads(path.read_text()).items():
+            for language, entry in by_language.items():
+                key = (stage.encoder, stage.task, stage.variant, stage.intermediate, suite, language)
+                entries.setdefault((*key, entry["metric"]), []).append({**entry, "seed": stage.seed})
+    return entries
+
+
+Row = Callable[[tuple[Any, ...], list[dict[str, Any]]], tuple[dict[str, Any], Replicates] | None]
+
+
+def _table(entries: Entries, row: Row, values: list[str], confidence: float, high_gib: float) -> pd.DataFrame:
+    """One row per key that `row` gives values for (with its interval), then the language-group means."""
+    rows: list[dict[str, Any]] = []
+    replicates: dict[tuple[Any, ...], Replicates] = {}
+    for key, seeds in entries.items():
+        result = row(key, seeds)
+        if result is None:
+            continue
+        computed, draws = result
+        replicates[key] = draws
+        low, high = percentile_interval(draws, confidence) if draws is not None else (math.nan, math.nan)
+        rows.append(
+            dict(zip(KEYS, key, strict=True))
+            | {"group": key[5], "seeds": len({e["seed"] for e in seeds}), "n": max(e["n"] for e in seeds)}
+            | computed
+            | {"ci_low": low, "ci_high": high}
+        )
+    if not rows:
+        return pd.DataFrame(columns=[*KEYS, "group", "seeds", "n", *values, "ci_low", "ci_high"])
+    single_rows = pd.DataFrame(rows)
+    grouped = []
+    outer = [k for k in KEYS if k != "language"]
+    for group_key, block in single_rows.groupby(outer, sort=False):
+        single = [lang for lang in block.language if ">" not in lang]  # not the generalized pairs
+        for group in language_groups(single, high_resource_gib=high_gib):
+            members = block[block.language.isin(group.members)]
+            parts = [replicates[(*group_key[:5], lang, group_key[5])] for lang in members.language]
+            present = [d for d in parts if d is not None]
+            low, high = (math.nan, math.nan)
+            if len(present) == len(parts):
+                low, high = percentile_interval(np.mean(np.stack(present), axis=0), confidence)
+            entry = dict(zip(outer, group_key, strict=True))
+            entry |= {"language": group.name, "group": " ".join(group.members)}
+            entry |= {"seeds": int(members.seeds.min()), "n": int(members.n.sum())}
+            entry |= {c: float(members[c].mean()) for c in values}
+            grouped.append(entry | {"ci_low": low, "ci_high": high})
+    return pd.concat([single_rows, pd.DataFrame(grouped)], ignore_index=True)
+
+
+def _drop_replicates(seeds: list[dict[str, Any]], resamples: int, rng: np.random.Generator) -> Replicates:
+    """Bootstrap replicates of clean - perturbed from the entries' per-item predictions; None when they are
+    not there (a stage evaluated before they were kept) or the metric has no bootstrap."""
+    if any("items" not in e for e in seeds):
+        return None
+    items = [e["items"] for e in seeds]
+    metric = seeds[0]["metric"]
+    try:
+        if seeds[0].get("paired", True):
+            clean, perturbed = [i["clean"] for i in items], [i["perturbed"] for i in items]
+            return bootstrap_gain(
+                perturbed, clean, items[0]["gold"], metric, resamples=resamples, rng=rng
+            ).replicates
+        return bootstrap_difference(
+            [i["clean"] for i in items], items[0]["gold"], [i["perturbed"] for i in items],
+            items[0]["gold_perturbed"], metric, resamples=resamples, rng=rng,
+        )  # fmt: skip
+    except ValueError:  # a metric without a bootstrap (the point estimates stay)
+        return None
+
+
+def _gain_replicates(
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]], resamples: int, rng: np.random.Generator
+) -> Replicates:
+    """Replicates of robust - standard on the perturbed inputs, paired over the same perturbed items."""
+    if any("items" not in e for pair in pairs for e in pair):
+        return None
+    gold_key = "gold" if pairs[0][0].get("paired", True) else "gold_perturbed"
+    gold = pairs[0][0]["items"][gold_key]
+    if any(r["items"][gold_key] != gold for _, r in pairs):
+        return None  # not the same items (cannot happen within a study; kept safe)
+    standard = [s["items"]["perturbed"] for s, _ in pairs]
+    robust = [r["items"]["perturbed"] for _, r in pairs]
+    try:
+        return bootstrap_gain(
+            standard, robust, gold, pairs[0][0]["metric"], resamples=resamples, rng=rng
+        ).replicates
+    except ValueError:
+        return None
