@@ -256,8 +256,7 @@ def _robustness_section(robustness: pd.DataFrame, robust_gains: pd.DataFrame, ou
             "Cells are clean / perturbed / drop, macro-averaged over the suites named (per target: its "
             "metric). English is the target's English test set; groups hold its other languages.\n",
         ]
-        english = singles[singles.language.map(canonical) == "en"].assign(language="English")
-        headline = pd.concat([english, groups], ignore_index=True)
+        headline = _english_and_groups(robustness)
         for target, block in headline.groupby("target", sort=False):
             for title, rows in (
                 ("input perturbations", block[block.suite != "attack"]),
@@ -271,14 +270,12 @@ def _robustness_section(robustness: pd.DataFrame, robust_gains: pd.DataFrame, ou
                     ]
     if not robust_gains.empty:
         robust_gains = _with_bounds(robust_gains)
-        english = robust_gains[robust_gains.language.map(canonical) == "en"].assign(language="English")
-        shown = pd.concat([english, robust_gains[robust_gains.group != robust_gains.language]])
         sections += [
             "\n### Robust methods against standard training\n",
             "Perturbed score (e.g. accuracy under attack) of each method minus that of standard training "
             "with the same intermediate, on the same perturbed items, with its paired bootstrap interval; "
             "all languages in `robust_gains.csv`.\n\n",
-            _interval_pivot(shown, "gain", ["target", "suite", *factors]),
+            _interval_pivot(_english_and_groups(robust_gains), "gain", ["target", "suite", *factors]),
         ]
         _csv(robust_gains, out / "robust_gains.csv")
     sections += ["\n### Per target and suite\n", _md_table(by_method.reset_index())]
@@ -299,13 +296,28 @@ def _with_bounds(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _english_and_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of English (as language "English") and of the language groups, English first."""
+    english = frame[(frame.group == frame.language) & (frame.language.map(canonical) == "en")]
+    return pd.concat(
+        [english.assign(language="English"), frame[frame.group != frame.language]], ignore_index=True
+    )
+
+
+def _cell_table(cells: pd.DataFrame, index: list[str]) -> str:
+    """The `cell` column with one row per `index` and one column per language (group), both in the order
+    they first appear (the study's)."""
+    table = cells.pivot_table(index=index, columns="language", values="cell", aggfunc="first")
+    table = table.reindex(pd.MultiIndex.from_frame(cells[index].drop_duplicates()))
+    return _md_table(table[list(dict.fromkeys(cells.language))].reset_index().fillna("-"))
+
+
 def _interval_pivot(frame: pd.DataFrame, value: str, index: list[str]) -> str:
     """`value [ci_low, ci_high]` with one row per `index` and one column per language (group)."""
     bounds = zip(frame[value], frame.ci_low, frame.ci_high, strict=True)
-    cells = frame.assign(cell=[_with_interval(float(v), float(lo), float(hi)) for v, lo, hi in bounds])
-    table = cells.pivot_table(index=index, columns="language", values="cell", aggfunc="first")
-    table = table.reindex(pd.MultiIndex.from_frame(frame[index].drop_duplicates()))  # study order
-    return _md_table(table[list(dict.fromkeys(frame.language))].reset_index().fillna("-"))
+    return _cell_table(
+        frame.assign(cell=[_with_interval(float(v), float(lo), float(hi)) for v, lo, hi in bounds]), index
+    )
 
 
 def _with_interval(value: float, low: float, high: float) -> str:
@@ -319,10 +331,7 @@ def _triples(frame: pd.DataFrame, index: list[str]) -> str:
     """One row per `index`, one column per language group, cells "clean / perturbed / drop"."""
     mean = frame.groupby([*index, "language"], sort=False)[["clean", "perturbed", "drop"]].mean()
     cells = mean.apply(lambda r: f"{r.clean:.3f} / {r.perturbed:.3f} / {r['drop']:+.3f}", axis=1)
-    table = cells.rename("cell").reset_index().pivot(index=index, columns="language", values="cell")
-    table = table.reindex(pd.MultiIndex.from_frame(frame[index].drop_duplicates()))  # study order
-    order = list(dict.fromkeys(frame.language))
-    return _md_table(table[order].reset_index().fillna("-"))
+    return _cell_table(cells.rename("cell").reset_index(), index)
 
 
 def _languages_section(languages: pd.DataFrame, out: Path) -> list[str]:

@@ -30,6 +30,7 @@ from datasets import Dataset
 
 from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
+from xlt.evaluation.metrics import accuracy
 from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.robustness.config import DEFAULT_OOD, RobustnessConfig
 from xlt.robustness.generalized import GENERALIZED_TASKS, generalized_pairs
@@ -138,7 +139,7 @@ def run_suites(
                 data, _ = clean(language)
                 with kind.encoder.speaking(language):
                     before, after = attack_predictions(cast(Any, kind), data, config, precision)
-                gold = [int(v) for v in data["label"]]
+                gold = base.gold(data)
                 entries[language] = _entry(_accuracy(before, gold), _accuracy(after, gold), "accuracy")
         elif suite == "ood":
             other_name = config.ood.get(task.name, DEFAULT_OOD.get(task.name))
@@ -204,7 +205,7 @@ def _same_language(task: TaskSpec, data_dir: Path, language: str, ids: list[str]
 
 
 def _accuracy(pred: list[int], gold: list[int]) -> Scored:
-    return Scored(float(np.mean(np.asarray(pred) == np.asarray(gold))) if gold else 0.0, pred, gold)
+    return Scored(accuracy(pred, gold) if gold else 0.0, pred, gold)
 
 
 def _entry(clean: Scored, perturbed: Scored, metric: str, *, paired: bool = True) -> dict[str, Any]:
@@ -229,7 +230,7 @@ def attack_accuracy(
 ) -> tuple[float, float]:
     """(clean accuracy, accuracy under a PGD attack of the input embeddings): see `attack_predictions`."""
     before, after = attack_predictions(kind, data, config, precision)
-    gold = [int(v) for v in data["label"]]
+    gold = kind.gold(data)
     return _accuracy(before, gold).score, _accuracy(after, gold).score
 
 

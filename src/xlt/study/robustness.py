@@ -58,6 +58,7 @@ def robustness_tables(plan: StudyPlan, store: RunStore) -> tuple[pd.DataFrame, p
         if not pairs:
             return None
         values = {
+            "seeds": len(pairs),  # the seeds both sides have
             "standard": float(np.mean([s["perturbed"] for s, _ in pairs])),
             "robust": float(np.mean([r["perturbed"] for _, r in pairs])),
         }
@@ -89,7 +90,8 @@ Row = Callable[[tuple[Any, ...], list[dict[str, Any]]], tuple[dict[str, Any], Re
 
 
 def _table(entries: Entries, row: Row, values: list[str], confidence: float, high_gib: float) -> pd.DataFrame:
-    """One row per key that `row` gives values for (with its interval), then the language-group means."""
+    """One row per key that `row` gives values for (with its interval; the values may set `seeds`), then
+    the language-group means."""
     rows: list[dict[str, Any]] = []
     replicates: dict[tuple[Any, ...], Replicates] = {}
     for key, seeds in entries.items():
