@@ -11,16 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from xlt.alignment.projection import (
-    MultiProjection,
-    Preprocessing,
-    Projection,
-    export_dense,
-    fit_projection,
-    gradient_descent,
-    least_squares,
-    procrustes,
-)
+from xlt.alignment.learners import fit_projection, gradient_descent, least_squares, procrustes
+from xlt.alignment.multi import MultiProjection
+from xlt.alignment.preprocessing import Preprocessing
+from xlt.alignment.projection import Projection, export_dense
 from xlt.core.errors import DataError
 
 METHODS = ["least_squares", "procrustes", "gradient_descent"]

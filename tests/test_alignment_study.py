@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from xlt.alignment.projection import MultiProjection
+from xlt.alignment.multi import AlignmentModule, MultiProjection
 from xlt.cli.main import app
 from xlt.core.errors import ConfigError
+from xlt.models.modules import MODULE_CONFIG
 from xlt.models.sentence import ALIGNMENT_DIR, SentenceEncoder
 from xlt.runs.store import RunStore
 from xlt.study.config import load_study
@@ -49,7 +51,16 @@ def test_alignment_factor(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
     # the aligned encoder loads back with its projections
     encoder = SentenceEncoder(str(tiny_encoder_dir))
     encoder.load_trained(store.stage_dir(plan.targets[1].stage_id))
-    assert encoder.alignment is not None and "de" in encoder.alignment
+    assert isinstance(encoder.post_pooling, AlignmentModule) and "de" in encoder.post_pooling.projections
+    # stages written before modules named their class (no module.json) still load as an alignment
+    (store.stage_dir(plan.targets[1].stage_id) / ALIGNMENT_DIR / MODULE_CONFIG).unlink()
+    legacy = SentenceEncoder(str(tiny_encoder_dir))
+    legacy.load_trained(store.stage_dir(plan.targets[1].stage_id))
+    assert isinstance(legacy.post_pooling, AlignmentModule)
+    texts = ["ein Hund läuft", "eine Katze schläft"]
+    np.testing.assert_array_equal(legacy.encode(texts, language="de"), encoder.encode(texts, language="de"))
+    # the language of the texts, an argument and not encoder state, selects the projection
+    assert not np.allclose(encoder.encode(texts, language="de"), encoder.encode(texts))
     scores = write_results(plan, store)["scores"]
     assert {(r["variant"], r["language"]) for r in scores} == {
         (v, lang) for v in ("standard", "procrustes") for lang in ("en", "de")
@@ -81,7 +92,7 @@ def test_sentence_transformers_export_embeds_into_the_projected_space(
     from sentence_transformers import SentenceTransformer
 
     from xlt.alignment.export import export_sentence_transformers
-    from xlt.alignment.projection import procrustes
+    from xlt.alignment.learners import procrustes
 
     encoder = SentenceEncoder(str(tiny_encoder_dir))
     texts = ["Der Hund schläft.", "Ein kurzer Satz.", "Das Wetter ist schön heute."]

@@ -14,11 +14,11 @@ from xlt.cli.main import app
 from xlt.core.errors import ConfigError
 from xlt.runs.store import RunStore
 from xlt.similarity.registry import get_estimators
-from xlt.similarity.study import SIMILARITY_CSV, study_pairs, study_similarity
 from xlt.similarity.trained import TrainedStages, fisher_diagonal
 from xlt.study.config import load_study
 from xlt.study.plan import build_plan
 from xlt.study.runner import run_plan
+from xlt.study.similarity import SIMILARITY_CSV, study_pairs, study_similarity, trained_stages
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_fisher_is_the_mean_squared_per_example_gradient(trained_study: Path, da
     import torch
 
     plan = build_plan(load_study(trained_study))
-    stages = TrainedStages.from_plan(plan, RunStore(trained_study.parent / "runs" / "sim"))
+    stages = trained_stages(plan, RunStore(trained_study.parent / "runs" / "sim"))
     stage = stages.stage("mrpc")
     assert stage is not None
     kind = stages.load_kind(stage)

@@ -8,7 +8,7 @@ import torch
 from datasets import Dataset
 
 from xlt.core.errors import TrainingDiverged
-from xlt.evaluation.pairs import score_pairs
+from xlt.models.pairs import score_pairs
 from xlt.models.sentence import SentenceEncoder
 from xlt.tasks import get_task
 from xlt.training.config import TrainingConfig

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from xlt.alignment.learners import fit_projection
 from xlt.alignment.parallel import ParallelData, parallel_data, tatoeba_codes, tatoeba_split
-from xlt.alignment.projection import Projection, fit_projection
+from xlt.alignment.projection import Projection
 from xlt.core.sampling import subset_items
 from xlt.evaluation.metrics import macro_f1
 from xlt.models.sentence import SentenceEncoder

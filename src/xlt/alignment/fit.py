@@ -1,8 +1,9 @@
 """Fit the alignment of an encoder for a target task's evaluation languages (train-eval and studies).
 
 The projections are learned on the encoder as it stands (after its training), from parallel data without
-any test sentence of the target task, and attached to it: from then on the encoder maps pooled
-embeddings of language X through X's projection (`SentenceEncoder.speaking(X)`). For tasks that pool a
+any test sentence of the target task, and attached to it as its module after pooling (`AlignmentModule`):
+from then on the encoder maps pooled embeddings of texts it is told are in language X through X's
+projection (`language=` of `encode`, `forward` and every task kind's `predict`). For tasks that pool a
 sentence pair encoded together (cross-encoders) the projection is applied to that joint representation.
 """
 
@@ -12,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from xlt.alignment.evaluate import MethodSpec
+from xlt.alignment.multi import AlignmentModule, MultiProjection
 from xlt.alignment.parallel import parallel_data
-from xlt.alignment.projection import MultiProjection
 from xlt.core.errors import ConfigError
 from xlt.data.schema import TaskType
 from xlt.models.sentence import SentenceEncoder
@@ -57,8 +58,10 @@ def fit_alignment(
     *,
     max_pairs: int = 2000,
     seed: int = 0,
-) -> MultiProjection:
-    """One projection per evaluation language that has parallel data (others stay unprojected)."""
+) -> AlignmentModule:
+    """One projection per evaluation language that has parallel data (others stay unprojected), as the
+    module the encoder applies after its pooling; fitted on the encoder's own embeddings without any
+    module it already has."""
     try:
         spec = MethodSpec.parse(method)
     except ValueError as exc:
@@ -67,7 +70,7 @@ def fit_alignment(
     for code in task.languages["test"]:
         if canonical(code) == "en":
             english_tests |= test_sentences(task, data_dir, code)
-    previous, encoder.alignment = encoder.alignment, None
+    previous, encoder.post_pooling = encoder.post_pooling, None
     pairs = {}
     try:
         for code in languages:
@@ -79,16 +82,14 @@ def fit_alignment(
             texts = found.pairs.get(language, [])
             if len(texts) < MIN_PAIRS:
                 continue
-            with encoder.speaking(language):
-                source = encoder.encode([x for x, _ in texts], normalize=False)
-            with encoder.speaking("en"):
-                target = encoder.encode([e for _, e in texts], normalize=False)
+            source = encoder.encode([x for x, _ in texts], normalize=False, language=language)
+            target = encoder.encode([e for _, e in texts], normalize=False)
             pairs[language] = (source, target)
     finally:
-        encoder.alignment = previous
+        encoder.post_pooling = previous
     if not pairs:
         raise ConfigError(
             f"no parallel data for any of {', '.join(languages)}",
             "alignment needs Tatoeba, stsb-multi, XNLI or PAWS-X translations of at least one language",
         )
-    return MultiProjection.fit(pairs, method=spec.learner, **spec.options)
+    return AlignmentModule(MultiProjection.fit(pairs, method=spec.learner, **spec.options))

@@ -395,10 +395,10 @@ def similarity_command(
     from xlt.runs.store import RunStore
     from xlt.similarity.estimators import SimilarityContext, similarity_matrix
     from xlt.similarity.registry import get_estimators
-    from xlt.similarity.study import SIMILARITY_CSV, pairs_from_spec, save_similarity, study_similarity
     from xlt.study.config import load_study
     from xlt.study.plan import build_plan
     from xlt.study.records import read_study
+    from xlt.study.similarity import SIMILARITY_CSV, pairs_from_spec, save_similarity, study_similarity
 
     data = resolve_data_dir(data_dir)
     chosen = get_estimators([e.strip() for e in estimators.split(",")] if estimators else None)
@@ -520,7 +520,7 @@ def align_command(
     """Fit language-X -> English projections of sentence embeddings on parallel data that holds no
     evaluation sentence, and print the before / after table per language and method."""
     from xlt.alignment.evaluate import DEFAULT_METHODS, MethodSpec, align_and_evaluate
-    from xlt.alignment.projection import MultiProjection
+    from xlt.alignment.multi import MultiProjection
     from xlt.core.io import atomic_path
     from xlt.core.settings import resolve_data_dir
     from xlt.models.sentence import SentenceEncoder
@@ -618,7 +618,6 @@ def data_fetch_command(
         fetch_datasets,
         prepare_data_dir,
         resolve_dataset_names,
-        study_task_names,
     )
 
     names: list[str] | None = None
@@ -627,7 +626,7 @@ def data_fetch_command(
         if study is not None:
             from xlt.study.config import load_study
 
-            task_names += study_task_names(load_study(study))
+            task_names += load_study(study).task_names()
         names = resolve_dataset_names(list(datasets or []) + datasets_for_tasks(task_names))
     directory = prepare_data_dir(data_dir)
 

@@ -51,10 +51,8 @@ def evaluate_language(
     if task.type == TaskType.RETRIEVAL:
         if encoder is None:
             raise ValueError("retrieval needs an encoder")
-        with encoder.speaking(language):
-            source = encoder.encode(data["source"], batch_size=batch_size, precision=precision)
-        with encoder.speaking("en"):
-            target = encoder.encode(data["target"], batch_size=batch_size, precision=precision)
+        source = encoder.encode(data["source"], batch_size=batch_size, precision=precision, language=language)
+        target = encoder.encode(data["target"], batch_size=batch_size, precision=precision)
         both = retrieval_accuracy(source, target)
         hits = _retrieval_hits(source, target)
         return LanguageResult(language, ids, [1] * len(ids), hits, both["mean"], both)
@@ -64,8 +62,8 @@ def evaluate_language(
         pred = dice_scores(data["sentence1"], data["sentence2"])
         gold = [float(v) for v in data["label"]]
         return LanguageResult(language, ids, gold, pred, METRICS[task.metric](pred, gold), {})
-    with kind.encoder.speaking(language):  # selects the language's projection if the encoder is aligned
-        pred = kind.predict(data, batch_size=batch_size, precision=precision)
+    # the language selects its projection where the encoder has an alignment module
+    pred = kind.predict(data, batch_size=batch_size, precision=precision, language=language)
     return LanguageResult(language, ids, kind.gold(data), pred, kind.score(data, pred), {})
 
 

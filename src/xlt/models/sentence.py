@@ -1,12 +1,12 @@
-"""A sentence encoder: a Hugging Face transformer, mean pooling over the attention mask, and a prefix.
+"""A sentence encoder: a Hugging Face transformer, mean pooling over the attention mask, a prefix, and
+optionally an embedding module after the pooling (e.g. a cross-lingual alignment projection).
 
 Only the encoder is carried between stages; heads live with the trainer of their task type.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,14 @@ from torch import nn
 
 from xlt.core.errors import ConfigError
 from xlt.models.encoders import EncoderInfo, encoder_info, model_path, split_variant
+from xlt.models.modules import EmbeddingModule, load_module, save_module
 from xlt.models.precision import Precision, autocast, resolve_precision
 
 TRAINED_WEIGHTS = "encoder.safetensors"
+# the directory of a trained encoder's embedding module (named for the one kind there is: an alignment)
 ALIGNMENT_DIR = "alignment"
+# the class of module directories written before they named their class in module.json
+_LEGACY_MODULE = "xlt.alignment.multi.AlignmentModule"
 
 
 def _quiet_transformers() -> None:
@@ -84,6 +88,7 @@ class SentenceEncoder(nn.Module):
             _keep_first_layers(self.transformer, layers, name)
         self.max_length = min(max_length or self.info.max_length, self.tokenizer.model_max_length)
         self.device_ = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.post_pooling: EmbeddingModule | None = None
         self.to(self.device_)
 
     @property
@@ -124,34 +129,15 @@ class SentenceEncoder(nn.Module):
         ).last_hidden_state
         return hidden
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, language: str | None = None
+    ) -> torch.Tensor:
+        """Pooled embeddings of one batch of texts in `language` (None = English), through the embedding
+        module if the encoder has one."""
         pooled = mean_pool(self.token_states(input_ids, attention_mask), attention_mask)
-        if self.alignment is None:
+        if self.post_pooling is None:
             return pooled
-        return self._aligned(pooled)
-
-    # ---- cross-lingual alignment: a projection of language-X embeddings after the pooling -------------
-    alignment: Any = None  # xlt.alignment.projection.MultiProjection, or None
-    language: str | None = None  # language of the texts being encoded; None = English
-
-    def _aligned(self, pooled: torch.Tensor) -> torch.Tensor:
-        from xlt.tasks.iso639 import canonical
-
-        language = canonical(self.language) if self.language else "en"
-        if language != "en" and language in self.alignment:
-            out: torch.Tensor = self.alignment.transform_source(language, pooled.float())
-        else:  # English (and languages without a projection) in the projections' English space
-            out = self.alignment.transform_target(pooled.float())
-        return out.to(pooled.dtype)
-
-    @contextmanager
-    def speaking(self, language: str | None) -> Iterator[None]:
-        """Encode the texts of the block as `language` (which selects its projection, if aligned)."""
-        previous, self.language = self.language, language
-        try:
-            yield
-        finally:
-            self.language = previous
+        return self.post_pooling(pooled, language)
 
     @torch.inference_mode()
     def encode(
@@ -161,8 +147,10 @@ class SentenceEncoder(nn.Module):
         batch_size: int = 64,
         precision: Precision = "auto",
         normalize: bool = True,
+        language: str | None = None,
     ) -> np.ndarray:
-        """Embeddings of `texts` (float32, L2-normalised by default), batched by length to avoid padding."""
+        """Embeddings of `texts` in `language` (None = English; float32, L2-normalised by default), batched
+        by length to avoid padding."""
         was_training = self.training
         self.eval()
         resolved = resolve_precision(precision)
@@ -173,7 +161,7 @@ class SentenceEncoder(nn.Module):
             idx = order[start : start + batch_size]
             batch = self.tokenize([texts[i] for i in idx])
             with autocast(resolved, self.device_):
-                emb = self(**batch).float()
+                emb = self(**batch, language=language).float()
             if normalize:
                 emb = nn.functional.normalize(emb, dim=-1)
             out[idx] = emb.cpu().numpy()
@@ -202,21 +190,19 @@ class SentenceEncoder(nn.Module):
 
     def save_trained(self, directory: Path, metadata: dict[str, Any] | None = None) -> None:
         """Save the parameters training may have changed (frozen ones are restored from the base encoder),
-        and the alignment projections, if any, under `alignment/`."""
+        and the embedding module, if any, under `alignment/`."""
         from safetensors.torch import save_file
 
         state = {n: t.contiguous().cpu() for n, t in self.trainable_state().items()}
         save_file(
             state, str(directory / TRAINED_WEIGHTS), metadata={k: str(v) for k, v in (metadata or {}).items()}
         )
-        if self.alignment is not None:
-            self.alignment.save(directory / ALIGNMENT_DIR)
+        if self.post_pooling is not None:
+            save_module(self.post_pooling, directory / ALIGNMENT_DIR)
 
     def load_trained(self, directory: Path) -> None:
         from safetensors.torch import load_file
 
         self.load_state(load_file(str(directory / TRAINED_WEIGHTS), device=str(self.device_)))
         if (directory / ALIGNMENT_DIR).is_dir():
-            from xlt.alignment.projection import MultiProjection
-
-            self.alignment = MultiProjection.load(directory / ALIGNMENT_DIR)
+            self.post_pooling = load_module(directory / ALIGNMENT_DIR, default_type=_LEGACY_MODULE)

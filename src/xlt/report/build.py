@@ -20,8 +20,8 @@ from xlt.analysis.typology import FEATURE_SET, distance_to_english, dominant_scr
 from xlt.core.errors import ConfigError
 from xlt.core.io import atomic_path
 from xlt.report import figures
-from xlt.similarity.study import SIMILARITY_CSV
 from xlt.study.results import gains_frame, read_results, scores_frame
+from xlt.study.similarity import SIMILARITY_CSV
 from xlt.tasks import get_task
 
 REPORT_DIR = "report"

@@ -101,9 +101,8 @@ class Scored:
 
 
 def _scored(kind: TaskKind, data: Dataset, language: str, precision: Precision) -> Scored:
-    with kind.encoder.speaking(language):
-        pred = kind.predict(data, precision=precision)
-        return Scored(float(kind.score(data, pred)), list(pred), list(kind.gold(data)))
+    pred = kind.predict(data, precision=precision, language=language)
+    return Scored(float(kind.score(data, pred)), list(pred), list(kind.gold(data)))
 
 
 def run_suites(
@@ -137,8 +136,7 @@ def run_suites(
                 return entries
             for language in languages:
                 data, _ = clean(language)
-                with kind.encoder.speaking(language):
-                    before, after = attack_predictions(cast(Any, kind), data, config, precision)
+                before, after = attack_predictions(cast(Any, kind), data, config, precision, language)
                 gold = base.gold(data)
                 entries[language] = _entry(_accuracy(before, gold), _accuracy(after, gold), "accuracy")
         elif suite == "ood":
@@ -239,6 +237,7 @@ def attack_predictions(
     data: Dataset,
     config: RobustnessConfig,
     precision: Precision = "auto",
+    language: str | None = None,
 ) -> tuple[list[int], list[int]]:
     """Per-item predicted labels, clean and under a PGD attack of the input embeddings, in the order of
     `data`; in batches of 32 items of similar length, at the evaluation's precision (the perturbation
@@ -259,7 +258,7 @@ def attack_predictions(
         runs = []
         for _ in range(votes):
             with torch.no_grad(), autocast(resolved, device):
-                logits, _ = base._outputs(data, indices)
+                logits, _ = base._outputs(data, indices, language)
             runs.append([int(v) for v in logits.argmax(dim=1).cpu().numpy()])
         return np.asarray([vote([run[i] for run in runs]) for i in range(len(indices))])
 
@@ -275,7 +274,7 @@ def attack_predictions(
             before[indices] = predicted(indices)  # delta is still zero
             for _ in range(config.attack_steps):
                 with autocast(resolved, device):
-                    loss, _ = base.loss(data, indices)
+                    loss, _ = base.loss(data, indices, language)
                 assert delta.value is not None
                 (grad,) = torch.autograd.grad(loss, delta.value)
                 delta.value = ascend(

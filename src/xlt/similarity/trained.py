@@ -39,12 +39,11 @@ from xlt.core.sampling import subset_rows
 from xlt.core.settings import cache_dir
 from xlt.data.schema import TaskType
 from xlt.models.sentence import SentenceEncoder
-from xlt.runs.store import RunStore
 from xlt.similarity.embeddings import cosine
 from xlt.similarity.estimators import Estimator, SimilarityContext
 from xlt.similarity.transferability import leep, logme, nce
-from xlt.study.plan import Stage, StudyPlan
 from xlt.tasks import TaskSpec
+from xlt.training.config import TrainingConfig
 from xlt.training.kinds import make_kind
 from xlt.training.kinds.base import HEAD_WEIGHTS, TaskKind, WithHead
 from xlt.training.kinds.classification import Classification
@@ -54,34 +53,32 @@ PAIR_TYPES = (TaskType.PAIR_REGRESSION, TaskType.PAIR_CLASSIFICATION)
 CLASS_SOURCE_TYPES = (TaskType.PAIR_CLASSIFICATION, TaskType.SINGLE_CLASSIFICATION)
 
 
+@dataclass(frozen=True)
+class TrainedModel:
+    """One finished stage's model as the estimators need it: where its weights are and how it was built.
+    The study layer makes these from its plan and run store (`xlt.study.similarity`), so similarity never
+    depends on how stages are planned or stored."""
+
+    stage_id: str
+    task_spec: TaskSpec
+    encoder: str
+    training: TrainingConfig
+    directory: Path
+
+
 @dataclass
 class TrainedStages:
-    """The finished stages a similarity can use, by task name (first seed of the study)."""
+    """The finished models a similarity can use, by task name (first seed of the study)."""
 
-    store: RunStore
-    models: dict[str, Stage] = field(default_factory=dict)
+    models: dict[str, TrainedModel] = field(default_factory=dict)
 
-    @classmethod
-    def from_plan(cls, plan: StudyPlan, store: RunStore) -> TrainedStages:
-        seed = plan.config.seeds[0]
-        models: dict[str, Stage] = {}
-        for stage in plan.intermediates:
-            if stage.seed == seed and store.is_done(stage.stage_id):
-                models.setdefault(stage.task, stage)
-        for stage in plan.targets:
-            trained = stage.training is not None and stage.parent is None and stage.seed == seed
-            if trained and store.is_done(stage.stage_id):
-                models.setdefault(stage.task, stage)
-        return cls(store, models)
-
-    def stage(self, task: str) -> Stage | None:
+    def stage(self, task: str) -> TrainedModel | None:
         return self.models.get(task)
 
-    def load_kind(self, stage: Stage) -> TaskKind:
+    def load_kind(self, stage: TrainedModel) -> TaskKind:
         """The stage's trained encoder and head, ready for inference or gradients."""
-        assert stage.training is not None
         encoder = SentenceEncoder(stage.encoder)
-        directory = self.store.stage_dir(stage.stage_id)
+        directory = stage.directory
         encoder.load_trained(directory)
         training = stage.training
         if stage.task_spec.type == TaskType.PAIR_REGRESSION and training.pair_encoder == "bi":
@@ -92,9 +89,9 @@ class TrainedStages:
         kind.model.eval()
         return kind
 
-    def load_encoder(self, stage: Stage) -> SentenceEncoder:
+    def load_encoder(self, stage: TrainedModel) -> SentenceEncoder:
         encoder = SentenceEncoder(stage.encoder)
-        encoder.load_trained(self.store.stage_dir(stage.stage_id))
+        encoder.load_trained(stage.directory)
         encoder.eval()
         return encoder
 
@@ -169,7 +166,7 @@ class _StageEstimator(Estimator):
 
     def _intermediate_stage(
         self, context: SimilarityContext, intermediate: TaskSpec
-    ) -> tuple[TrainedContext, TrainedStages, Stage] | None:
+    ) -> tuple[TrainedContext, TrainedStages, TrainedModel] | None:
         """The context, its stages and the intermediate's finished stage; None if any is missing."""
         stages = self._stages(context)
         stage = stages.stage(intermediate.name) if stages is not None else None
@@ -178,7 +175,7 @@ class _StageEstimator(Estimator):
         return context, stages, stage
 
 
-def _probe_key(context: TrainedContext, stage: Stage, target: TaskSpec) -> dict[str, Any]:
+def _probe_key(context: TrainedContext, stage: TrainedModel, target: TaskSpec) -> dict[str, Any]:
     """What a probe of `target` on `stage`'s model depends on (LogME, LEEP, NCE caches)."""
     english = target.languages["train"][0]
     return {
@@ -194,7 +191,7 @@ class TaskEmb(_StageEstimator):
     name = "taskemb"
     description = "cosine of diagonal empirical Fisher vectors of each task's trained model (Vu et al. 2020)"
 
-    def _vector(self, context: TrainedContext, stages: TrainedStages, stage: Stage) -> np.ndarray:
+    def _vector(self, context: TrainedContext, stages: TrainedStages, stage: TrainedModel) -> np.ndarray:
         def compute() -> np.ndarray:
             kind = stages.load_kind(stage)
             sample = _english_sample(stage.task_spec, context.data_dir, context.fisher_examples, context.seed)
@@ -296,7 +293,7 @@ def source_probabilities(
         inputs = Dataset.from_dict({"text": data["text"]})
     else:  # a single-text target through a pair intermediate: the text as sentence 1, nothing as sentence 2
         inputs = Dataset.from_dict({"sentence1": data["text"], "sentence2": [""] * len(data)})
-    logits = kind._predict_outputs(inputs, 64, "auto")
+    logits = kind._predict_outputs(inputs, 64, "auto", None)
     logits = logits - logits.max(axis=1, keepdims=True)
     probs = np.exp(logits)
     return probs / probs.sum(axis=1, keepdims=True)

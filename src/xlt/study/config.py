@@ -115,7 +115,7 @@ class StudyConfig(BaseModel):
     @classmethod
     def _known_alignments(cls, value: list[str]) -> list[str]:
         from xlt.alignment.evaluate import MethodSpec
-        from xlt.alignment.projection import LEARNERS
+        from xlt.alignment.learners import LEARNERS
 
         for name in value:
             if name == "none":
@@ -146,6 +146,16 @@ class StudyConfig(BaseModel):
     def intermediates_for(self, target: TargetEntry) -> list[str]:
         chosen = target.intermediates if target.intermediates is not None else self.intermediates
         return [name for name in chosen if name != NO_INTERMEDIATE]
+
+    def task_names(self) -> list[str]:
+        """The tasks the study reads: its targets, their intermediates, and Tatoeba when the study checks
+        its intermediate-trained encoders there (as `xlt.study.plan.build_plan` does)."""
+        names: list[str] = []
+        for entry in self.targets:
+            names += [entry.task, *self.intermediates_for(entry)]
+        if self.evaluation.tatoeba.enabled and any(self.intermediates_for(e) for e in self.targets):
+            names.append("tatoeba")
+        return list(dict.fromkeys(names))
 
     def resolved(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

@@ -133,13 +133,15 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
             kind.save(out, {"stage": stage.stage_id})
         if stage.kind == "target" and stage.alignment != "none" and encoder is not None:
             from xlt.alignment.fit import fit_alignment
+            from xlt.models.modules import save_module
             from xlt.models.sentence import ALIGNMENT_DIR
 
-            encoder.alignment = fit_alignment(
+            aligned = fit_alignment(
                 encoder, task, data_dir, stage.languages, stage.alignment, seed=stage.seed
             )
-            encoder.alignment.save(out / ALIGNMENT_DIR)
-            log.info("aligned with %s: projections for %s", stage.alignment, ", ".join(encoder.alignment))
+            encoder.post_pooling = aligned
+            save_module(aligned, out / ALIGNMENT_DIR)
+            log.info("aligned with %s: projections for %s", stage.alignment, ", ".join(aligned.projections))
         if stage.kind == "target":
             if kind is not None and stage.training is not None and stage.training.robust.method == "rs-noise":
                 # randomized smoothing: every test prediction is a vote over noisy passes

@@ -20,15 +20,12 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from xlt.core.errors import ConfigError, DataError, did_you_mean
 from xlt.core.io import atomic_path, atomic_write_json, sha256_file
 from xlt.core.settings import DATA_DIR_ENV, resolve_data_dir
 from xlt.tasks.spec import pinned_sources
-
-if TYPE_CHECKING:
-    from xlt.study.config import StudyConfig
 
 DATA_URL_ENV = "XLT_DATA_URL"
 DEFAULT_URL_TEMPLATE = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
@@ -155,17 +152,6 @@ def datasets_for_tasks(task_names: Iterable[str]) -> list[str]:
             for language in languages:
                 found.update(owner[f.path] for f in task.layout(split, language) if f.path in owner)
     return sorted(found)
-
-
-def study_task_names(config: StudyConfig) -> list[str]:
-    """The tasks a study reads: its targets, their intermediates, and Tatoeba when the study checks its
-    intermediate-trained encoders there (as `xlt.study.plan.build_plan` does)."""
-    names: list[str] = []
-    for entry in config.targets:
-        names += [entry.task, *config.intermediates_for(entry)]
-    if config.evaluation.tatoeba.enabled and any(config.intermediates_for(e) for e in config.targets):
-        names.append("tatoeba")
-    return list(dict.fromkeys(names))
 
 
 def url_template_from_env() -> str:

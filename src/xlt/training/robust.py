@@ -156,9 +156,18 @@ class SmoothedKind:
         generator = torch.Generator(device="cpu").manual_seed(self.seed)
         return gaussian(self.robust.noise_std, generator if self.kind.encoder.device_.type == "cpu" else None)
 
-    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
+    def predict(
+        self,
+        data: Dataset,
+        *,
+        batch_size: int = 64,
+        precision: Precision = "auto",
+        language: str | None = None,
+    ) -> list[Any]:
         runs = []
         with perturbed_embeddings(self.kind.encoder, self.noise()):
             for _ in range(self.robust.votes):
-                runs.append(self.kind.predict(data, batch_size=batch_size, precision=precision))
+                runs.append(
+                    self.kind.predict(data, batch_size=batch_size, precision=precision, language=language)
+                )
         return [vote([run[i] for run in runs]) for i in range(len(data))]

@@ -55,8 +55,16 @@ class TaskKind(ABC):
         """The loss of one batch and the number of non-padding tokens it fed."""
 
     @abstractmethod
-    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
-        """One JSON-serialisable prediction per example."""
+    def predict(
+        self,
+        data: Dataset,
+        *,
+        batch_size: int = 64,
+        precision: Precision = "auto",
+        language: str | None = None,
+    ) -> list[Any]:
+        """One JSON-serialisable prediction per example of texts in `language` (None = English), which
+        selects the language's projection where the encoder has an alignment module."""
 
     @abstractmethod
     def gold(self, data: Dataset) -> list[Any]:

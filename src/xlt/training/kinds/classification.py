@@ -37,21 +37,25 @@ class _CrossInputs(TaskKind):
             lengths = [a + b for a, b in zip(lengths, self.encoder.token_lengths(second), strict=True)]
         return lengths
 
-    def _outputs(self, data: Dataset, indices: list[int]) -> tuple[torch.Tensor, int]:
+    def _outputs(
+        self, data: Dataset, indices: list[int], language: str | None = None
+    ) -> tuple[torch.Tensor, int]:
         batch = self._tokenize(data, indices)
         assert isinstance(self.model, WithHead)
-        pooled = self.encoder(**batch)
+        pooled = self.encoder(**batch, language=language)
         return self.model.head(pooled).float(), int(batch["attention_mask"].sum())
 
     @torch.inference_mode()
-    def _predict_outputs(self, data: Dataset, batch_size: int, precision: Precision) -> np.ndarray:
+    def _predict_outputs(
+        self, data: Dataset, batch_size: int, precision: Precision, language: str | None
+    ) -> np.ndarray:
         was_training = self.model.training
         self.model.eval()
         resolved = resolve_precision(precision)
         outputs: list[np.ndarray] = [np.empty(0)] * len(data)
         for indices in sorted_batches(self.lengths(data), batch_size):
             with autocast(resolved, self.encoder.device_):
-                result, _ = self._outputs(data, indices)
+                result, _ = self._outputs(data, indices, language)
             for i, row in zip(indices, result.cpu().numpy(), strict=True):
                 outputs[i] = row
         self.model.train(was_training)
@@ -64,13 +68,23 @@ class Classification(_CrossInputs):
             self.encoder, nn.Sequential(nn.Dropout(0.1), nn.Linear(self.encoder.dim, self.num_labels))
         )
 
-    def loss(self, data: Dataset, indices: list[int]) -> tuple[torch.Tensor, int]:
-        logits, tokens = self._outputs(data, indices)
+    def loss(
+        self, data: Dataset, indices: list[int], language: str | None = None
+    ) -> tuple[torch.Tensor, int]:
+        """Cross-entropy of one batch; `language` matters only to an attack on an aligned encoder."""
+        logits, tokens = self._outputs(data, indices, language)
         labels = torch.tensor(data[indices]["label"], dtype=torch.long, device=logits.device)
         return nn.functional.cross_entropy(logits, labels), tokens
 
-    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
-        return [int(v) for v in self._predict_outputs(data, batch_size, precision).argmax(axis=1)]
+    def predict(
+        self,
+        data: Dataset,
+        *,
+        batch_size: int = 64,
+        precision: Precision = "auto",
+        language: str | None = None,
+    ) -> list[Any]:
+        return [int(v) for v in self._predict_outputs(data, batch_size, precision, language).argmax(axis=1)]
 
     def gold(self, data: Dataset) -> list[Any]:
         return [int(v) for v in data["label"]]
@@ -90,8 +104,15 @@ class CrossPairRegression(_CrossInputs):
         labels = torch.tensor(data[indices]["label"], dtype=torch.float32, device=logits.device)
         return nn.functional.mse_loss(torch.sigmoid(logits[:, 0]), labels), tokens
 
-    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
-        logits = self._predict_outputs(data, batch_size, precision)[:, 0]
+    def predict(
+        self,
+        data: Dataset,
+        *,
+        batch_size: int = 64,
+        precision: Precision = "auto",
+        language: str | None = None,
+    ) -> list[Any]:
+        logits = self._predict_outputs(data, batch_size, precision, language)[:, 0]
         return [float(v) for v in 1 / (1 + np.exp(-logits))]
 
     def gold(self, data: Dataset) -> list[Any]:

@@ -41,11 +41,14 @@ class MultipleChoice(TaskKind):
         longest = [max(self.encoder.token_lengths(choices)) for choices in data["choices"]]
         return [a + b for a, b in zip(premises, longest, strict=True)]
 
-    def _logits(self, data: Dataset, indices: list[int]) -> tuple[torch.Tensor, int]:
+    def _logits(
+        self, data: Dataset, indices: list[int], language: str | None = None
+    ) -> tuple[torch.Tensor, int]:
         first, second, n_choices = self._pairs(data, indices)
         batch = self.encoder.tokenize_pairs(first, second)
         assert isinstance(self.model, WithHead)
-        scores = self.model.head(self.encoder(**batch)).float().view(len(indices), n_choices)
+        pooled = self.encoder(**batch, language=language)
+        scores = self.model.head(pooled).float().view(len(indices), n_choices)
         return scores, int(batch["attention_mask"].sum())
 
     def loss(self, data: Dataset, indices: list[int]) -> tuple[torch.Tensor, int]:
@@ -54,14 +57,21 @@ class MultipleChoice(TaskKind):
         return nn.functional.cross_entropy(logits, labels), tokens
 
     @torch.inference_mode()
-    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
+    def predict(
+        self,
+        data: Dataset,
+        *,
+        batch_size: int = 64,
+        precision: Precision = "auto",
+        language: str | None = None,
+    ) -> list[Any]:
         was_training = self.model.training
         self.model.eval()
         resolved = resolve_precision(precision)
         predictions = [0] * len(data)
         for indices in sorted_batches(self.lengths(data), max(1, batch_size // 2)):
             with autocast(resolved, self.encoder.device_):
-                logits, _ = self._logits(data, indices)
+                logits, _ = self._logits(data, indices, language)
             for i, choice in zip(indices, np.argmax(logits.cpu().numpy(), axis=1), strict=True):
                 predictions[i] = int(choice)
         self.model.train(was_training)

@@ -10,7 +10,7 @@ from datasets import Dataset
 from torch import nn
 
 from xlt.evaluation.metrics import METRICS
-from xlt.evaluation.pairs import score_pairs
+from xlt.models.pairs import score_pairs
 from xlt.models.precision import Precision
 from xlt.models.sentence import SentenceEncoder
 from xlt.tasks import TaskSpec
@@ -59,9 +59,21 @@ class PairRegression(TaskKind):
         cosine = nn.functional.cosine_similarity(embeddings[: len(indices)], embeddings[len(indices) :])
         return self.loss_fn(cosine, target), int(batch["attention_mask"].sum())
 
-    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
+    def predict(
+        self,
+        data: Dataset,
+        *,
+        batch_size: int = 64,
+        precision: Precision = "auto",
+        language: str | None = None,
+    ) -> list[Any]:
         scores = score_pairs(
-            self.encoder, data["sentence1"], data["sentence2"], batch_size=batch_size, precision=precision
+            self.encoder,
+            data["sentence1"],
+            data["sentence2"],
+            batch_size=batch_size,
+            precision=precision,
+            language=language,
         )
         return [float(s) for s in scores]
 

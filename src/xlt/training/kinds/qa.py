@@ -68,7 +68,14 @@ class ExtractiveQA(TaskKind):
         return loss, int(features["attention_mask"].sum())
 
     @torch.inference_mode()
-    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
+    def predict(
+        self,
+        data: Dataset,
+        *,
+        batch_size: int = 64,
+        precision: Precision = "auto",
+        language: str | None = None,
+    ) -> list[Any]:
         was_training = self.model.training
         self.model.eval()
         resolved = resolve_precision(precision)

@@ -65,7 +65,14 @@ class TokenTagging(TaskKind):
         return loss, int(encoded["attention_mask"].sum())
 
     @torch.inference_mode()
-    def predict(self, data: Dataset, *, batch_size: int = 64, precision: Precision = "auto") -> list[Any]:
+    def predict(
+        self,
+        data: Dataset,
+        *,
+        batch_size: int = 64,
+        precision: Precision = "auto",
+        language: str | None = None,
+    ) -> list[Any]:
         assert self.task.labels is not None
         was_training = self.model.training
         self.model.eval()

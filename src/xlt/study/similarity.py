@@ -1,4 +1,5 @@
-"""Similarities of a study's (intermediate, target) pairs, saved next to its results."""
+"""Similarities of a study's (intermediate, target) pairs, saved next to its results: the study layer's
+view of `xlt.similarity`, which knows nothing of plans or run stores."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pandas as pd
 from xlt.core.io import atomic_path
 from xlt.runs.store import RunStore
 from xlt.similarity.estimators import Estimator, similarity_matrix
-from xlt.similarity.trained import TrainedContext, TrainedStages
-from xlt.study.plan import StudyPlan
+from xlt.similarity.trained import TrainedContext, TrainedModel, TrainedStages
+from xlt.study.plan import Stage, StudyPlan
 from xlt.tasks import TaskSpec, get_task
 
 SIMILARITY_CSV = "similarity.csv"
@@ -26,6 +27,32 @@ def study_pairs(plan: StudyPlan) -> list[tuple[TaskSpec, TaskSpec]]:
             if key not in seen:
                 seen[key] = (stage.parent.task_spec, stage.task_spec)
     return list(seen.values())
+
+
+def trained_stages(plan: StudyPlan, store: RunStore) -> TrainedStages:
+    """The finished models the trained-model estimators read, by task: each intermediate's stage and each
+    target's baseline stage (trained from the base encoder), of the study's first seed."""
+    seed = plan.config.seeds[0]
+    models: dict[str, TrainedModel] = {}
+    for stage in plan.intermediates:
+        if stage.seed == seed and stage.training is not None and store.is_done(stage.stage_id):
+            models.setdefault(stage.task, _trained_model(stage, store))
+    for stage in plan.targets:
+        trained = stage.training is not None and stage.parent is None and stage.seed == seed
+        if trained and store.is_done(stage.stage_id):
+            models.setdefault(stage.task, _trained_model(stage, store))
+    return TrainedStages(models)
+
+
+def _trained_model(stage: Stage, store: RunStore) -> TrainedModel:
+    assert stage.training is not None
+    return TrainedModel(
+        stage_id=stage.stage_id,
+        task_spec=stage.task_spec,
+        encoder=stage.encoder,
+        training=stage.training,
+        directory=store.stage_dir(stage.stage_id),
+    )
 
 
 def study_similarity(
@@ -46,7 +73,7 @@ def study_similarity(
         encoder=plan.config.encoders[0],
         sample=sample,
         seed=seed,
-        stages=TrainedStages.from_plan(plan, store) if store is not None else None,
+        stages=trained_stages(plan, store) if store is not None else None,
         fisher_examples=fisher_examples,
         probe_examples=probe_examples,
     )
