@@ -1,0 +1,259 @@
+"""Fine-tuning throughput: xlt's trainer against transformers.Trainer on the same pairs and settings."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from datasets import Dataset
+from rich.console import Console
+from torch import nn
+
+from .common import ENCODER, Settings, TrainResult, Window, attention_of, non_embedding_parameters
+
+DEV_LIMIT = 8  # xlt's trainer evaluates once, after the last timed step; keep that evaluation tiny
+WARMUP_RATIO = 0.1  # xlt's TrainingConfig default, reproduced for the Trainer
+WEIGHT_DECAY = 0.01  # xlt's TrainingConfig default, reproduced for the Trainer
+
+
+class TokenCounter:
+    """Counts (non-padding and padded) tokens entering a transformer and marks the end of each step."""
+
+    def __init__(self) -> None:
+        self.tokens = 0
+        self.padded = 0
+        self.marks: list[tuple[float, int, int]] = []
+
+    def hook(self, module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        mask = kwargs.get("attention_mask")
+        if mask is None and len(args) > 1:
+            mask = args[1]
+        if mask is not None:
+            self.tokens += int(mask.sum())
+            self.padded += int(mask.numel())
+
+    def mark(self) -> None:
+        self.marks.append((time.perf_counter(), self.tokens, self.padded))
+
+    def window(self, warmup_steps: int) -> Window:
+        """The steps after step `warmup_steps`, each from the end of the previous step to its own end."""
+        if len(self.marks) <= warmup_steps:
+            raise RuntimeError(f"only {len(self.marks)} steps were marked, expected more than {warmup_steps}")
+        timed = list(zip(self.marks[warmup_steps - 1 : -1], self.marks[warmup_steps:], strict=True))
+        return Window(
+            step_seconds=[b[0] - a[0] for a, b in timed],
+            step_tokens=[b[1] - a[1] for a, b in timed],
+            step_padded=[b[2] - a[2] for a, b in timed],
+        )
+
+
+class MeanPoolingBiEncoder(nn.Module):
+    """The Trainer-side model: AutoModel + mean pooling; forward returns the cosine-MSE loss."""
+
+    def __init__(self, transformer: nn.Module) -> None:
+        super().__init__()
+        self.transformer = transformer
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+    def forward(
+        self,
+        input_ids_1: torch.Tensor,
+        attention_mask_1: torch.Tensor,
+        input_ids_2: torch.Tensor,
+        attention_mask_2: torch.Tensor,
+        labels: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        first = self.embed(input_ids_1, attention_mask_1).float()
+        second = self.embed(input_ids_2, attention_mask_2).float()
+        cosine = nn.functional.cosine_similarity(first, second)
+        return {"loss": nn.functional.mse_loss(cosine, labels.float())}
+
+
+class PairCollator:
+    """Tokenizes both sentences of each pair (with the encoder's prefix), padded per side."""
+
+    def __init__(self, tokenizer: Any, prefix: str, max_length: int) -> None:
+        self.tokenizer = tokenizer
+        self.prefix = prefix
+        self.max_length = max_length
+
+    def _side(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        return self.tokenizer(
+            [self.prefix + t for t in texts],
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+
+    def __call__(self, rows: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        first = self._side([r["sentence1"] for r in rows])
+        second = self._side([r["sentence2"] for r in rows])
+        return {
+            "input_ids_1": first["input_ids"],
+            "attention_mask_1": first["attention_mask"],
+            "input_ids_2": second["input_ids"],
+            "attention_mask_2": second["attention_mask"],
+            "labels": torch.tensor([r["label"] for r in rows], dtype=torch.float32),
+        }
+
+
+def xlt_train(
+    encoder: Any,
+    train: Dataset,
+    dev: Dataset,
+    config: Any,
+    seed: int,
+    on_step: Callable[[int, int, float], None],
+) -> Any:
+    """xlt's bi-encoder pair-regression training: the shared loop `fit` with the STS-B task kind, or the older
+    `train_pair_regression` in xlt versions that had one trainer per task type."""
+    try:
+        from xlt.training.kinds import make_kind
+        from xlt.training.loop import fit
+    except ImportError:
+        from xlt.training.pair_regression import train_pair_regression
+
+        return train_pair_regression(encoder, train, dev, config, seed, on_step=on_step)
+    from xlt.tasks.registry import get_task
+
+    kind = make_kind(encoder, get_task("stsb"), config)
+    return fit(kind, train, dev, config, seed, on_step=on_step, stage="bench")
+
+
+def run_xlt_training(
+    base: Any, train: Dataset, dev: Dataset, settings: Settings, dropout: float | None
+) -> tuple[Window, float]:
+    """One xlt fine-tuning run; returns the timed window and the trainer's own total seconds."""
+    from xlt.training.config import TrainingConfig
+
+    encoder = copy.deepcopy(base)
+    counter = TokenCounter()
+    handle = encoder.transformer.register_forward_pre_hook(counter.hook, with_kwargs=True)
+    config = TrainingConfig(
+        max_steps=settings.total_steps,
+        train_limit=settings.train_pairs,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        weight_decay=WEIGHT_DECAY,
+        warmup_ratio=WARMUP_RATIO,
+        max_length=settings.max_length,
+        freeze_embeddings=True,
+        dropout=dropout,
+        loss="cosine_mse",
+        precision=settings.train_precision,
+        evaluations=1,
+        dev_limit=DEV_LIMIT,
+    )
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        counter.mark()
+
+    report = xlt_train(encoder, train, dev, config, settings.seed, on_step)
+    handle.remove()
+    if report.steps != settings.total_steps:
+        raise RuntimeError(f"xlt ran {report.steps} steps, expected {settings.total_steps}")
+    return counter.window(settings.warmup_steps), report.seconds
+
+
+def run_hf_training(
+    base_model: Any, tokenizer: Any, train: Dataset, settings: Settings, prefix: str
+) -> Window:
+    """One transformers.Trainer run on the same pairs and hyper-parameters."""
+    from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+
+    transformer = copy.deepcopy(base_model)
+    transformer.get_input_embeddings().weight.requires_grad_(False)
+    model = MeanPoolingBiEncoder(transformer)
+    counter = TokenCounter()
+    handle = transformer.register_forward_pre_hook(counter.hook, with_kwargs=True)
+
+    class MarkSteps(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            counter.mark()
+
+    with tempfile.TemporaryDirectory(prefix="xlt-bench-") as output_dir:
+        args = TrainingArguments(
+            output_dir=output_dir,
+            per_device_train_batch_size=settings.batch_size,
+            max_steps=settings.total_steps,
+            learning_rate=settings.learning_rate,
+            weight_decay=WEIGHT_DECAY,
+            warmup_steps=int(settings.total_steps * WARMUP_RATIO),
+            lr_scheduler_type="linear",
+            max_grad_norm=1.0,
+            optim="adamw_torch_fused",
+            bf16=settings.train_precision == "bf16",
+            use_cpu=True,
+            seed=settings.seed,
+            dataloader_num_workers=0,
+            dataloader_pin_memory=False,
+            remove_unused_columns=False,
+            report_to="none",
+            save_strategy="no",
+            logging_strategy="no",
+            eval_strategy="no",
+            disable_tqdm=True,
+        )
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=train.select(range(min(settings.train_pairs, len(train)))),
+            data_collator=PairCollator(tokenizer, prefix, settings.max_length),
+            callbacks=[MarkSteps()],
+        )
+        trainer.remove_callback(PrinterCallback)  # no end-of-training metrics dict
+        trainer.train()
+    handle.remove()
+    torch.set_num_threads(settings.threads)  # in case the Trainer or accelerate touched it
+    return counter.window(settings.warmup_steps)
+
+
+def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResult], int]:
+    from transformers import AutoModel, AutoTokenizer
+
+    from xlt.core.settings import resolve_data_dir
+    from xlt.models.encoders import prepare
+    from xlt.models.sentence import SentenceEncoder
+    from xlt.tasks.registry import get_task
+
+    data_dir = resolve_data_dir()
+    task = get_task("stsb")
+    train = task.load(data_dir, "train", "en")
+    dev = task.load(data_dir, "dev", "en")
+    path = str(prepare(ENCODER))
+    base = SentenceEncoder(ENCODER)
+    hf_kwargs: dict[str, Any] = {"attn_implementation": "eager"} if settings.match_attention else {}
+    hf_model = AutoModel.from_pretrained(path, add_pooling_layer=False, **hf_kwargs)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    n_params = non_embedding_parameters(base.transformer)
+
+    results = {
+        "xlt_default": TrainResult("xlt", "xlt fit", "0.1 (model)", attention_of(base.transformer)),
+        "xlt_nodrop": TrainResult("xlt", "xlt fit", "0 (eval mode)", attention_of(base.transformer)),
+        "hf": TrainResult("hf", "HF Trainer", "0.1 (model)", attention_of(hf_model)),
+    }
+    for repeat in range(settings.repeats):
+        for key in ("xlt_default", "xlt_nodrop", "hf"):
+            if key == "hf":
+                window = run_hf_training(hf_model, tokenizer, train, settings, base.info.prefix)
+                extra = ""
+            else:
+                window, reported = run_xlt_training(
+                    base, train, dev, settings, None if key == "xlt_default" else 0.0
+                )
+                extra = f" (xlt's own timer, incl. warm-up steps and dev eval: {reported:.1f}s)"
+            results[key].windows.append(window)
+            console.print(
+                f"  train {repeat + 1}/{settings.repeats} {key:12s} {window.tokens_per_second:8.0f} tok/s "
+                f"over {len(window.step_seconds)} steps, {window.seconds:.1f}s{extra}"
+            )
+    return list(results.values()), n_params
