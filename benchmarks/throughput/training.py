@@ -114,16 +114,10 @@ def xlt_train(
     seed: int,
     on_step: Callable[[int, int, float], None],
 ) -> Any:
-    """xlt's bi-encoder pair-regression training: the shared loop `fit` with the STS-B task kind, or the older
-    `train_pair_regression` in xlt versions that had one trainer per task type."""
-    try:
-        from xlt.training.kinds import make_kind
-        from xlt.training.loop import fit
-    except ImportError:
-        from xlt.training.pair_regression import train_pair_regression
-
-        return train_pair_regression(encoder, train, dev, config, seed, on_step=on_step)
+    """xlt's bi-encoder pair-regression training: the shared loop `fit` with the STS-B task kind."""
     from xlt.tasks.registry import get_task
+    from xlt.training.kinds import make_kind
+    from xlt.training.loop import fit
 
     kind = make_kind(encoder, get_task("stsb"), config)
     return fit(kind, train, dev, config, seed, on_step=on_step, stage="bench")
