@@ -14,6 +14,11 @@ from typer.testing import CliRunner
 
 from xlt.cli.main import app
 from xlt.core.errors import ConfigError, DataError
+from xlt.runs.store import RunStore
+from xlt.study.config import load_study
+from xlt.study.plan import build_plan
+from xlt.study.results import write_results
+from xlt.study.runner import run_plan
 from xlt.tasks import get_task
 
 runner = CliRunner()
@@ -146,6 +151,52 @@ def test_headerless_tsv_regression_is_rescaled(tmp_path: Path) -> None:
     assert task.metric == "spearman" and task.file_hashes("train", "en") != {}
 
 
+STS_ROWS = [
+    ("A man is playing a guitar.", "A man plays music.", "4.5"),
+    ("A man is playing a guitar.", "A woman is cooking.", "0.5"),
+    ("Two dogs run on the beach.", "Dogs are running by the sea.", "4.8"),
+    ("Two dogs run on the beach.", "A cat sleeps indoors.", "1.0"),
+    ("A child reads a book.", "A kid is reading.", "4.2"),
+    ("A child reads a book.", "The market is closed.", "0.2"),
+    ("The train leaves at noon.", "The train departs at midday.", "4.9"),
+    ("The train leaves at noon.", "A man is playing a guitar.", "0.0"),
+]
+
+
+def test_pearson_task_gets_a_bootstrap_gain(tmp_path: Path, tiny_encoder_dir: Path) -> None:
+    """A user's pair-regression target scored by pearson (accepted by the task schema, once refused by the
+    gains bootstrap) gets its gain over the baseline with a confidence interval, end to end."""
+    write_csv(tmp_path / "sts.csv", STS_ROWS, header="sentence1,sentence2,label")
+    files = "files: {train: {en: sts.csv}, dev: {en: sts.csv}"
+    (tmp_path / "sts.yaml").write_text(
+        f"name: toy-sts\ntype: pair_regression\nmetric: pearson\nscore_range: [0, 5]\n"
+        f"{files}, test: {{de: sts.csv, fr: sts.csv}}}}\n"
+    )
+    (tmp_path / "mid.yaml").write_text(
+        f"name: toy-mid\ntype: pair_regression\nroles: [intermediate]\nscore_range: [0, 5]\n{files}}}\n"
+    )
+    assert get_task(str(tmp_path / "sts.yaml")).metric == "pearson"
+    training = "{max_steps: 2, batch_size: 4, evaluations: 1}"
+    (tmp_path / "study.yaml").write_text(
+        f"name: toy\nencoders: ['{tiny_encoder_dir}']\nseeds: [1]\n"
+        f"targets:\n  - task: '{tmp_path / 'sts.yaml'}'\n    intermediates: ['{tmp_path / 'mid.yaml'}']\n"
+        f"training: {{intermediate: {training}, target: {training}}}\n"
+        f"evaluation: {{bootstrap: 100, tatoeba: {{enabled: false}}}}\noutput_dir: '{tmp_path / 'runs'}'\n"
+    )
+    plan = build_plan(load_study(tmp_path / "study.yaml"))
+    store = RunStore(tmp_path / "runs" / "toy")
+    outcome = run_plan(plan, store, tmp_path, show_progress=False)
+    assert len(outcome.done) == 3 and not outcome.failed
+    payload = write_results(plan, store)
+    assert {row["metric"] for row in payload["scores"]} == {"pearson"}
+    gains = {g["language"]: g for g in payload["gains"] if g["target"] == "toy-sts"}
+    assert {"de", "fr"} <= gains.keys()
+    for gain in gains.values():
+        assert gain["intermediate"] == "toy-mid"
+        assert gain["gain"] == pytest.approx(gain["with_intermediate"] - gain["baseline"], abs=1e-9)
+        assert gain["ci_low"] <= gain["gain"] <= gain["ci_high"]
+
+
 def test_choice_qa_and_retrieval_tasks_load(tmp_path: Path) -> None:
     (tmp_path / "mc.csv").write_text(
         "premise,question,c1,c2,answer\nThe glass fell.,effect,It broke.,It sang.,0\n"
@@ -232,11 +283,28 @@ def test_unknown_key_is_one_line_with_did_you_mean(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1 and "did you mean 'columns'" in proc.stderr
 
 
+def test_validate_lists_the_metrics_of_the_task_type(tmp_path: Path) -> None:
+    write_csv(tmp_path / "sts.csv", STS_ROWS, header="sentence1,sentence2,label")
+    (tmp_path / "sts.yaml").write_text(
+        "name: toy-sts\ntype: pair_regression\nmetric: accuracy\nscore_range: [0, 5]\n"
+        "files: {test: {de: sts.csv}}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "xlt.cli.main", "validate", str(tmp_path / "sts.yaml")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert (
+        "metric: 'accuracy' cannot score pair_regression tasks (use one of: spearman, pearson)" in proc.stderr
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (("labels: [entailment, neutral, contradiction]\n", ""), "needs its list of label names"),
         (("type:", "metric: spearman\ntype:"), "metric: 'spearman' cannot score pair_classification"),
+        (("type:", "metric: acuracy\ntype:"), "(did you mean 'accuracy'?) (use one of: accuracy, macro_f1)"),
         (("sentence1: premise", "sentense1: premise"), "did you mean 'sentence1'"),
         (("  dev: {en: dev.csv}\n", ""), "files.dev: a trained pair_classification task needs dev files"),
         (("train.csv", "train.xlsx"), "cannot tell the format from the extension"),

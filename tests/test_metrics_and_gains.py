@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from xlt.analysis.gains import bootstrap_difference, bootstrap_gain, percentile_interval
-from xlt.evaluation.metrics import pearson, rowwise_spearman, spearman
+from xlt.metrics.correlation import pearson, rowwise_spearman, spearman
 from xlt.models.lexical import dice
 
 

@@ -8,18 +8,11 @@ import warnings
 import numpy as np
 import pytest
 
-from xlt.evaluation.metrics import (
-    METRICS,
-    accuracy,
-    answer_tokens,
-    entity_f1,
-    iob2_spans,
-    macro_f1,
-    normalize_answer,
-    qa_f1_em,
-    retrieval_accuracy,
-    token_accuracy,
-)
+from xlt.metrics import METRICS
+from xlt.metrics.classification import accuracy, macro_f1
+from xlt.metrics.qa import answer_tokens, normalize_answer, qa_f1_em
+from xlt.metrics.retrieval import retrieval_accuracy
+from xlt.metrics.tagging import entity_f1, iob2_spans, token_accuracy
 
 # --- accuracy and macro F1 ---------------------------------------------------------------------------------
 
@@ -71,9 +64,9 @@ def test_macro_f1_matches_sklearn() -> None:
 
 
 def test_metrics_registry_holds_the_scalar_metrics() -> None:
-    assert METRICS["accuracy"] is accuracy and METRICS["macro_f1"] is macro_f1
+    assert METRICS["accuracy"].function is accuracy and METRICS["macro_f1"].function is macro_f1
     assert {"spearman", "pearson"} <= METRICS.keys()
-    assert METRICS["accuracy"](np.array([1, 2]), np.array([1, 1])) == pytest.approx(0.5)
+    assert METRICS["accuracy"].function(np.array([1, 2]), np.array([1, 1])) == pytest.approx(0.5)
 
 
 # --- entity F1 and token accuracy --------------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_training_improves_dev_and_is_reproducible(tiny_encoder_dir: Path) -> No
         freeze_embeddings=False,
     )
     before = SentenceEncoder(str(tiny_encoder_dir))
-    from xlt.evaluation.metrics import spearman
+    from xlt.metrics.correlation import spearman
 
     start = spearman(score_pairs(before, dev["sentence1"], dev["sentence2"]), dev["label"])
     reports = []

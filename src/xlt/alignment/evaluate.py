@@ -22,13 +22,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from xlt.alignment.learners import fit_projection
 from xlt.alignment.parallel import ParallelData, parallel_data, tatoeba_codes, tatoeba_split
 from xlt.alignment.projection import Projection
 from xlt.core.sampling import subset_items
-from xlt.evaluation.metrics import macro_f1
+from xlt.metrics import get_metric
 from xlt.models.sentence import SentenceEncoder
 from xlt.tasks import get_task
 from xlt.tasks.iso639 import canonical
@@ -210,25 +209,25 @@ def _scores(
         cos = _cosines(
             english(embed([a for a, _, _ in sets.stsb])), source(embed([b for _, b, _ in sets.stsb]))
         )
-        out["stsb-xling"] = ("spearman", float(spearmanr(cos, [g for *_, g in sets.stsb])[0]), len(sets.stsb))
+        out["stsb-xling"] = _scored("spearman", cos, [g for *_, g in sets.stsb])
     if len(sets.semrel) >= 3:
         cos = _cosines(
             source(embed([a for a, _, _ in sets.semrel])), source(embed([b for _, b, _ in sets.semrel]))
         )
-        out["semrel-proj"] = (
-            "spearman",
-            float(spearmanr(cos, [g for *_, g in sets.semrel])[0]),
-            len(sets.semrel),
-        )
+        out["semrel-proj"] = _scored("spearman", cos, [g for *_, g in sets.semrel])
     if sets.umsab and "umsab" in models:
         predicted = models["umsab"].predict(source(embed([t for t, _ in sets.umsab])))
-        out["umsab-zs"] = ("macro_f1", macro_f1(list(predicted), [y for _, y in sets.umsab]), len(sets.umsab))
+        out["umsab-zs"] = _scored("macro_f1", list(predicted), [y for _, y in sets.umsab])
     if sets.xnli and "xnli" in models:
         u, v = source(embed([a for a, _, _ in sets.xnli])), source(embed([b for _, b, _ in sets.xnli]))
         predicted = models["xnli"].predict(_pair_features(u, v))
-        gold = np.array([y for *_, y in sets.xnli])
-        out["xnli-zs"] = ("accuracy", float((predicted == gold).mean()), len(sets.xnli))
+        out["xnli-zs"] = _scored("accuracy", predicted, [y for *_, y in sets.xnli])
     return out
+
+
+def _scored(metric: str, predictions: Any, gold: Sequence[Any]) -> tuple[str, float, int]:
+    """(metric, score, n) of a registered task metric."""
+    return metric, get_metric(metric).function(predictions, gold), len(gold)
 
 
 def leak_free_parallel(

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from xlt.evaluation.decomposed import DECOMPOSED
-from xlt.evaluation.metrics import rowwise_spearman
-
-RowwiseMetric = Callable[[np.ndarray, np.ndarray], np.ndarray]
-ROWWISE_METRICS: dict[str, RowwiseMetric] = {"spearman": rowwise_spearman}
+from xlt.metrics import get_metric
 
 
 @dataclass(frozen=True)
@@ -94,17 +89,8 @@ def bootstrap_difference(
 def _score_and_replicates(
     pred: list[Any], gold: list[Any], metric: str, items: np.ndarray
 ) -> tuple[float, np.ndarray]:
-    """The metric on all items and on each resample (rows of `items`)."""
-    if metric in ROWWISE_METRICS:
-        p, g = np.asarray(pred, dtype=float), np.asarray(gold, dtype=float)
-        whole = ROWWISE_METRICS[metric](p[None, :], g[None, :])[0]
-        return float(whole), ROWWISE_METRICS[metric](p[items], g[items])
-    if metric not in DECOMPOSED:
-        raise ValueError(f"no bootstrap for metric '{metric}'")
-    decomposed = DECOMPOSED[metric]
-    stats = decomposed.item_stats(pred, gold)
-    whole = decomposed.reduce(stats.sum(axis=0))
-    return float(whole), decomposed.reduce(stats[items].sum(axis=1))
+    """The metric on all items and on each resample (rows of `items`), in the registry's bootstrap form."""
+    return get_metric(metric).bootstrap.resampled(pred, gold, items)
 
 
 def percentile_interval(replicates: np.ndarray, confidence: float) -> tuple[float, float]:

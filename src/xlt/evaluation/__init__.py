@@ -1,1 +1,1 @@
-"""Metrics (pure functions) and zero-shot evaluation of trained encoders per language."""
+"""Zero-shot evaluation of trained encoders per language (the metrics themselves are `xlt.metrics`)."""

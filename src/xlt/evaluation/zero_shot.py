@@ -10,7 +10,8 @@ import numpy as np
 
 from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
-from xlt.evaluation.metrics import METRICS, retrieval_accuracy
+from xlt.metrics import get_metric
+from xlt.metrics.retrieval import retrieval_accuracy
 from xlt.models.lexical import dice_scores
 from xlt.models.precision import Precision
 from xlt.models.sentence import SentenceEncoder
@@ -61,7 +62,7 @@ def evaluate_language(
             raise ValueError(f"a lexical scorer cannot evaluate {task.type.value} tasks")
         pred = dice_scores(data["sentence1"], data["sentence2"])
         gold = [float(v) for v in data["label"]]
-        return LanguageResult(language, ids, gold, pred, METRICS[task.metric](pred, gold), {})
+        return LanguageResult(language, ids, gold, pred, get_metric(task.metric).function(pred, gold), {})
     # the language selects its projection where the encoder has an alignment module
     pred = kind.predict(data, batch_size=batch_size, precision=precision, language=language)
     return LanguageResult(language, ids, kind.gold(data), pred, kind.score(data, pred), {})

@@ -30,7 +30,7 @@ from datasets import Dataset
 
 from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
-from xlt.evaluation.metrics import accuracy
+from xlt.metrics import get_metric
 from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.robustness.config import DEFAULT_OOD, RobustnessConfig
 from xlt.robustness.generalized import GENERALIZED_TASKS, generalized_pairs
@@ -42,6 +42,8 @@ from xlt.training.kinds.classification import Classification
 from xlt.training.robust import EmbeddingDelta, SmoothedKind, ascend, perturbed_embeddings, vote
 
 ROBUSTNESS = "robustness.json"
+# the attack suite scores accuracy whatever the target's own metric (e.g. macro F1)
+ATTACK_METRIC = get_metric("accuracy")
 log = logging.getLogger(__name__)
 
 
@@ -138,7 +140,9 @@ def run_suites(
                 data, _ = clean(language)
                 before, after = attack_predictions(cast(Any, kind), data, config, precision, language)
                 gold = base.gold(data)
-                entries[language] = _entry(_accuracy(before, gold), _accuracy(after, gold), "accuracy")
+                entries[language] = _entry(
+                    _accuracy(before, gold), _accuracy(after, gold), ATTACK_METRIC.name
+                )
         elif suite == "ood":
             other_name = config.ood.get(task.name, DEFAULT_OOD.get(task.name))
             other = get_task(other_name) if other_name else None
@@ -203,7 +207,7 @@ def _same_language(task: TaskSpec, data_dir: Path, language: str, ids: list[str]
 
 
 def _accuracy(pred: list[int], gold: list[int]) -> Scored:
-    return Scored(accuracy(pred, gold) if gold else 0.0, pred, gold)
+    return Scored(ATTACK_METRIC.function(pred, gold) if gold else 0.0, pred, gold)
 
 
 def _entry(clean: Scored, perturbed: Scored, metric: str, *, paired: bool = True) -> dict[str, Any]:

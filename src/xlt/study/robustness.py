@@ -131,7 +131,7 @@ def _table(entries: Entries, row: Row, values: list[str], confidence: float, hig
 
 def _drop_replicates(seeds: list[dict[str, Any]], resamples: int, rng: np.random.Generator) -> Replicates:
     """Bootstrap replicates of clean - perturbed from the entries' per-item predictions; None when they are
-    not there (a stage evaluated before they were kept) or the metric has no bootstrap."""
+    not there (a stage evaluated before they were kept) or do not line up with the gold items."""
     if any("items" not in e for e in seeds):
         return None
     items = [e["items"] for e in seeds]
@@ -146,7 +146,7 @@ def _drop_replicates(seeds: list[dict[str, Any]], resamples: int, rng: np.random
             [i["clean"] for i in items], items[0]["gold"], [i["perturbed"] for i in items],
             items[0]["gold_perturbed"], metric, resamples=resamples, rng=rng,
         )  # fmt: skip
-    except ValueError:  # a metric without a bootstrap (the point estimates stay)
+    except ValueError:  # predictions that do not line up with the gold items (the point estimates stay)
         return None
 
 

@@ -32,6 +32,7 @@ from xlt.core.errors import ConfigError, DataError, did_you_mean
 from xlt.core.validation import parse_yaml_mapping, validation_error
 from xlt.data.files import DataFile, file_sha256, read_text
 from xlt.data.schema import TaskType
+from xlt.metrics import get_metric, metrics_for
 from xlt.tasks.spec import DataSource, Role, Split, TaskSpec, Taxonomy
 
 TASK_FILE_SUFFIXES = (".yaml", ".yml")
@@ -67,17 +68,12 @@ OPTIONAL_COLUMNS: Mapping[TaskType, tuple[str, ...]] = {
     task_type: ("id", "question") if task_type == TaskType.MULTIPLE_CHOICE else ("id",)
     for task_type in TaskType
 }
-# the metrics each task type's training and evaluation can compute; the first is the default (token
-# tagging defaults to entity_f1 when its labels are IOB2 tags)
+# the registry's metrics for each task type (each one every stage can compute and bootstrap); the first is
+# the default, except that token tagging defaults to IOB2_METRIC when its labels are IOB2 tags
 METRICS_BY_TYPE: Mapping[TaskType, tuple[str, ...]] = {
-    TaskType.PAIR_REGRESSION: ("spearman", "pearson"),
-    TaskType.PAIR_CLASSIFICATION: ("accuracy", "macro_f1"),
-    TaskType.SINGLE_CLASSIFICATION: ("accuracy", "macro_f1"),
-    TaskType.MULTIPLE_CHOICE: ("accuracy",),
-    TaskType.TOKEN_TAGGING: ("upos_accuracy", "entity_f1"),
-    TaskType.EXTRACTIVE_QA: ("squad_f1",),
-    TaskType.RETRIEVAL: ("retrieval_accuracy",),
+    task_type: metrics_for(task_type) for task_type in TaskType
 }
+IOB2_METRIC = get_metric("entity_f1").name
 TAXONOMY_BY_TYPE: Mapping[TaskType, tuple[InputFormat, LabelType]] = {
     TaskType.PAIR_REGRESSION: ("pair", "regression"),
     TaskType.PAIR_CLASSIFICATION: ("pair", "classes"),
@@ -207,7 +203,7 @@ class TaskFile(BaseModel):
 
     def default_metric(self) -> str:
         if self.type == TaskType.TOKEN_TAGGING and self.labels and all(_is_iob2(tag) for tag in self.labels):
-            return "entity_f1"
+            return IOB2_METRIC
         return METRICS_BY_TYPE[self.type][0]
 
     def _column_problems(self) -> list[str]:
@@ -255,8 +251,8 @@ class TaskFile(BaseModel):
                 f"metric: '{self.metric}' cannot score {kind} tasks{did_you_mean(self.metric, allowed)} "
                 f"(use one of: {', '.join(allowed)})"
             )
-        if self.metric == "entity_f1" and self.labels and not all(_is_iob2(tag) for tag in self.labels):
-            problems.append("metric: entity_f1 needs IOB2 labels (O, B-TYPE, I-TYPE)")
+        if self.metric == IOB2_METRIC and self.labels and not all(_is_iob2(tag) for tag in self.labels):
+            problems.append(f"metric: {IOB2_METRIC} needs IOB2 labels (O, B-TYPE, I-TYPE)")
         return problems
 
     def _split_problems(self) -> list[str]:

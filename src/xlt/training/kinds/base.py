@@ -10,6 +10,7 @@ import torch
 from datasets import Dataset
 from torch import nn
 
+from xlt.metrics import get_metric
 from xlt.models.precision import Precision
 from xlt.models.sentence import SentenceEncoder
 from xlt.tasks import TaskSpec
@@ -70,9 +71,10 @@ class TaskKind(ABC):
     def gold(self, data: Dataset) -> list[Any]:
         """The reference of each example, in the form `score` compares predictions with."""
 
-    @abstractmethod
     def score(self, data: Dataset, predictions: list[Any]) -> float:
-        """The task's main metric (higher is better); used for English-dev model selection."""
+        """The task's metric, as the registry computes it for every task type (higher is better); used for
+        English-dev model selection."""
+        return get_metric(self.task.metric).function(predictions, self.gold(data))
 
     def token_logits(self, encoded: Any) -> torch.Tensor:
         """The head applied to every token state (tagging, QA spans)."""

@@ -10,7 +10,6 @@ import torch
 from datasets import Dataset
 from torch import nn
 
-from xlt.evaluation.metrics import METRICS
 from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.training.kinds.base import TaskKind, WithHead, sorted_batches
 
@@ -89,9 +88,6 @@ class Classification(_CrossInputs):
     def gold(self, data: Dataset) -> list[Any]:
         return [int(v) for v in data["label"]]
 
-    def score(self, data: Dataset, predictions: list[Any]) -> float:
-        return METRICS[self.task.metric](predictions, self.gold(data))
-
 
 class CrossPairRegression(_CrossInputs):
     """Both sentences in one input, a sigmoid-scaled score trained with MSE against the [0, 1] label."""
@@ -117,6 +113,3 @@ class CrossPairRegression(_CrossInputs):
 
     def gold(self, data: Dataset) -> list[Any]:
         return [float(v) for v in data["label"]]
-
-    def score(self, data: Dataset, predictions: list[Any]) -> float:
-        return METRICS[self.task.metric](predictions, self.gold(data))

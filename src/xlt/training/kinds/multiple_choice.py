@@ -13,7 +13,6 @@ import torch
 from datasets import Dataset
 from torch import nn
 
-from xlt.evaluation.metrics import accuracy
 from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.training.kinds.base import TaskKind, WithHead, sorted_batches
 
@@ -79,6 +78,3 @@ class MultipleChoice(TaskKind):
 
     def gold(self, data: Dataset) -> list[Any]:
         return [int(v) for v in data["label"]]
-
-    def score(self, data: Dataset, predictions: list[Any]) -> float:
-        return accuracy(predictions, self.gold(data))

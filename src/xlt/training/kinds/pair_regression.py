@@ -9,7 +9,6 @@ import torch
 from datasets import Dataset
 from torch import nn
 
-from xlt.evaluation.metrics import METRICS
 from xlt.models.pairs import score_pairs
 from xlt.models.precision import Precision
 from xlt.models.sentence import SentenceEncoder
@@ -79,6 +78,3 @@ class PairRegression(TaskKind):
 
     def gold(self, data: Dataset) -> list[Any]:
         return [float(v) for v in data["label"]]
-
-    def score(self, data: Dataset, predictions: list[Any]) -> float:
-        return METRICS[self.task.metric](predictions, self.gold(data))

@@ -10,7 +10,6 @@ import torch
 from datasets import Dataset
 from torch import nn
 
-from xlt.evaluation.metrics import qa_f1_em
 from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.training.kinds.base import TaskKind, WithHead, batched
 
@@ -105,10 +104,3 @@ class ExtractiveQA(TaskKind):
 
     def gold(self, data: Dataset) -> list[Any]:
         return [list(answers["text"]) for answers in data["answers"]]
-
-    def score(self, data: Dataset, predictions: list[Any]) -> float:
-        ids = [str(i) for i in range(len(predictions))]
-        result = qa_f1_em(
-            dict(zip(ids, predictions, strict=True)), dict(zip(ids, self.gold(data), strict=True))
-        )
-        return float(result["f1"])

@@ -9,7 +9,6 @@ import torch
 from datasets import Dataset
 from torch import nn
 
-from xlt.evaluation.metrics import entity_f1, token_accuracy
 from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.training.kinds.base import TaskKind, WithHead, sorted_batches
 
@@ -94,8 +93,3 @@ class TokenTagging(TaskKind):
 
     def gold(self, data: Dataset) -> list[Any]:
         return [list(tags) for tags in data["tags"]]
-
-    def score(self, data: Dataset, predictions: list[Any]) -> float:
-        if self.task.metric == "entity_f1":
-            return entity_f1(predictions, self.gold(data))["f1"]
-        return token_accuracy(predictions, self.gold(data))
