@@ -53,6 +53,13 @@ def test_include_narrows_a_builtin_task_to_two_test_languages(tmp_path: Path, da
     assert "task xnli-two: 3 splits, 3 languages, 3237 examples: OK" in result.output  # 1494+249+2*747
 
 
+def test_example_including_xnli_validates(data_dir: Path) -> None:
+    example = REPO / "examples" / "custom-task" / "xnli-two-languages.yaml"
+    result = runner.invoke(app, ["validate", str(example), "--data-dir", str(data_dir)])
+    assert result.exit_code == 0, result.output
+    assert "task xnli-two-languages: 3 splits, 3 languages, 3237 examples: OK" in result.output
+
+
 def test_include_overrides_keys_and_merges_files_one_level(tmp_path: Path) -> None:
     task_file = write(
         tmp_path,
