@@ -1,15 +1,17 @@
-"""Known language codes, so that a typo in a task file ('sw' vs 'sww') is caught before anything runs.
+"""The one language-code scheme of task files, built-in and the user's own, so that a typo ('sw' vs 'sww')
+is caught before anything runs.
 
 A compact table of every ISO 639-1 code (the withdrawn but still common 'bh' and 'sh' included), each with
-its ISO 639-2 code(s) (bibliographic/terminological where they differ) and English name. Three-letter
-codes are accepted when they are a 639-2 code of the table or a language of a built-in task (the ISO 639-3
-codes of SemRel, MasakhaNER, Tatoeba, ...), read from the registry at run time so the two never disagree.
+its ISO 639-2 code(s) (bibliographic/terminological where they differ) and English name, and a second table
+of the ISO 639-3 codes of individual languages the built-in tasks use beyond those (SemRel, MasakhaNER,
+Tatoeba). A task keeps the codes of its upstream files in its results (semrel 'eng', masakhaner 'hau',
+xnli 'de'); `canonical` maps every code of one language to one code for comparisons across tasks. The
+built-in tasks are checked against these tables like any task file, never against themselves.
 """
 
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
 
 _TABLE = """
 aa aar Afar|ab abk Abkhazian|ae ave Avestan|af afr Afrikaans|ak aka Akan|am amh Amharic|an arg Aragonese
@@ -44,18 +46,37 @@ uk ukr Ukrainian|ur urd Urdu|uz uzb Uzbek|ve ven Venda|vi vie Vietnamese|vo vol 
 wo wol Wolof|xh xho Xhosa|yi yid Yiddish|yo yor Yoruba|za zha Zhuang|zh chi/zho Chinese|zu zul Zulu
 """
 
+# ISO 639-3 codes (and Tatoeba's 'ber', the 639-5 code of the Berber languages) used by built-in tasks that
+# are not 639-2 codes of the table above
+_TABLE_639_3 = """
+ang Old English|arb Standard Arabic|arq Algerian Arabic|ary Moroccan Arabic|arz Egyptian Arabic
+ast Asturian|awa Awadhi|bbj Ghomala|ber Berber|cbk Chavacano|ceb Cebuano|cmn Mandarin Chinese
+csb Kashubian|dsb Lower Sorbian|dtp Central Dusun|fon Fon|gsw Swiss German|hsb Upper Sorbian|kab Kabyle
+kzj Coastal Kadazan|lfn Lingua Franca Nova|luo Luo|lvs Standard Latvian|max North Moluccan Malay
+mhr Eastern Mari|mos Mossi|nds Low German|nov Novial|orv Old Russian|pam Kapampangan|pcm Nigerian Pidgin
+pes Iranian Persian|pms Piedmontese|swg Swabian|swh Swahili|tzl Talossan|war Waray|wuu Wu Chinese
+yue Cantonese|zsm Standard Malay
+"""
+
+
+def _entries(table: str) -> list[str]:
+    return [entry for entry in table.replace("\n", "|").split("|") if entry.strip()]
+
 
 def _parse_table() -> tuple[dict[str, str], dict[str, str]]:
-    """(code -> English name for every 639-1 and 639-2 code, lowercase name -> 639-1 code)."""
+    """(code -> English name for every code of both tables, lowercase name -> the code of that name, its
+    639-1 code where it has one)."""
     names: dict[str, str] = {}
     by_name: dict[str, str] = {}
-    for entry in _TABLE.replace("\n", "|").split("|"):
-        if not entry.strip():
-            continue
+    for entry in _entries(_TABLE):
         two, three, name = entry.split(" ", 2)
         for code in (two, *three.split("/")):
             names[code] = name
         by_name[name.lower()] = two
+    for entry in _entries(_TABLE_639_3):
+        code, name = entry.split(" ", 1)
+        names[code] = name
+        by_name.setdefault(name.lower(), code)
     return names, by_name
 
 
@@ -63,13 +84,13 @@ LANGUAGE_NAMES, _CODE_BY_NAME = _parse_table()
 # 639-2 (and 639-1) code -> 639-1 code
 TO_639_1 = {
     code: two
-    for entry in _TABLE.replace("\n", "|").split("|")
-    if entry.strip()
+    for entry in _entries(_TABLE)
     for two, three, _ in [entry.split(" ", 2)]
     for code in (two, *three.split("/"))
 }
 ISO_639_1 = frozenset(code for code in LANGUAGE_NAMES if len(code) == 2)
-ISO_639_2 = frozenset(code for code in LANGUAGE_NAMES if len(code) == 3)
+ISO_639_2 = frozenset(code for code in TO_639_1 if len(code) == 3)
+ISO_639_3_EXTRA = frozenset(entry.split(" ", 1)[0] for entry in _entries(_TABLE_639_3))
 
 # ISO 639-3 codes of individual languages (and dataset-specific codes) inside a 639-1 macrolanguage
 ALIASES = {
@@ -85,31 +106,21 @@ def canonical(code: str) -> str:
     return TO_639_1.get(lowered, lowered)
 
 
-@lru_cache(maxsize=1)
-def builtin_task_languages() -> frozenset[str]:
-    """Every language code a built-in task uses (mostly ISO 639-3 codes of low-resource languages)."""
-    from xlt.tasks.registry import list_tasks
-
-    return frozenset(lang for task in list_tasks() for langs in task.languages.values() for lang in langs)
-
-
-def known_codes() -> frozenset[str]:
-    return ISO_639_1 | ISO_639_2 | builtin_task_languages()
+KNOWN_CODES = ISO_639_1 | ISO_639_2 | ISO_639_3_EXTRA
 
 
 def language_problem(code: str) -> str | None:
     """None for a known code, else what is wrong with it and, where one is close, the code meant."""
-    known = known_codes()
-    if code in known:
+    if code in KNOWN_CODES:
         return None
     lowered = code.strip().lower()
-    if lowered in known:
+    if lowered in KNOWN_CODES:
         suggestion: str | None = lowered
     elif lowered in _CODE_BY_NAME:
         suggestion = _CODE_BY_NAME[lowered]
     else:
         close_names = difflib.get_close_matches(lowered, list(_CODE_BY_NAME), n=1, cutoff=0.75)
-        close_codes = difflib.get_close_matches(lowered, sorted(known), n=1, cutoff=0.6)
+        close_codes = difflib.get_close_matches(lowered, sorted(KNOWN_CODES), n=1, cutoff=0.6)
         if len(lowered) > 3 and close_names:
             suggestion = _CODE_BY_NAME[close_names[0]]
         else:

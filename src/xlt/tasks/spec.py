@@ -45,19 +45,6 @@ FileLayout = Callable[[Split, str], list[DataFile]]
 Reader = Callable[[list[Path], Split], list[dict[str, Any]]]
 
 
-def read_each(read_file: Callable[[Path], list[dict[str, Any]]]) -> Reader:
-    """A task reader that concatenates the rows of every file of a slice, for layouts whose split is
-    chosen by the file alone."""
-
-    def read(paths: list[Path], split: Split) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for path in paths:
-            rows.extend(read_file(path))
-        return rows
-
-    return read
-
-
 class TaskSpec(BaseModel):
     """One task. `english_data` names the English training data so that a target never gets its own
     training data as an intermediate task."""
@@ -73,6 +60,7 @@ class TaskSpec(BaseModel):
     source: DataSource
     english_data: str
     labels: tuple[str, ...] | None = Field(None, description="class or tag names, index = label id")
+    citation: str | None = Field(None, description="BibTeX or a one-line reference of the data")
     layout: FileLayout = Field(exclude=True, repr=False)
     reader: Reader = Field(exclude=True, repr=False)
 
@@ -126,6 +114,16 @@ def pinned_file(dataset_dir: str, path: str) -> DataFile:
     if sha is None:
         raise KeyError(f"{full} is not a pinned file of {dataset_dir}")
     return DataFile(full, sha)
+
+
+@lru_cache(maxsize=1)
+def _pinned_paths() -> dict[str, str]:
+    return {path: sha for meta in pinned_sources().values() for path, sha in meta["files"].items()}
+
+
+def pinned_sha256(path: str) -> str | None:
+    """The sha256 pinned for a path of the data directory (`<dataset_dir>/<path>`), None if not pinned."""
+    return _pinned_paths().get(path)
 
 
 def data_source(dataset_dir: str) -> DataSource:

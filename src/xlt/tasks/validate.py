@@ -2,7 +2,8 @@
 
 A task file is checked for its settings (by loading it), language codes, files, and every row of every
 file (columns, labels, scores, tags, choices, answers). A built-in task is checked by loading every split
-and language from the data directory, which also verifies the pinned sha256 of each file.
+and language from the data directory, which also verifies the pinned sha256 of each file; so is a task file
+with a `source:`. Language codes of both go through `xlt.tasks.iso639` alike.
 """
 
 from __future__ import annotations
@@ -10,11 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlt.core.errors import XltError
-from xlt.tasks.custom import CustomTask, Problem, is_task_file, load_task_file
+from xlt.core.errors import DataError, XltError
+from xlt.data.files import DataFile
+from xlt.tasks.columns import Row
+from xlt.tasks.custom import CustomTask, is_task_file, load_task_file
 from xlt.tasks.iso639 import language_problem
 from xlt.tasks.registry import get_task
-from xlt.tasks.spec import Split, TaskSpec
+from xlt.tasks.schema import FileEntry
+from xlt.tasks.spec import Split, TaskSpec, pinned_sha256
+from xlt.tasks.values import Problem
 
 
 @dataclass
@@ -44,24 +49,28 @@ def _count(n: int, noun: str) -> str:
 
 
 def validate_task(name: str, data_dir: Path | None) -> ValidationReport:
-    """Check a built-in task (its files under `data_dir`) or a task file (its files next to it).
+    """Check a built-in task (its files under `data_dir`) or a task file (its files next to it, or under
+    `data_dir` when it has a source).
 
     Settings that keep a task file from loading at all are raised as one ConfigError line."""
     spec = get_task(name)
-    if is_task_file(name):
-        return _validate_file(load_task_file(Path(name).expanduser()))
-    if data_dir is None:
+    task = load_task_file(Path(name).expanduser()) if is_task_file(name) else None
+    if data_dir is None and (task is None or task.config.source is not None):
         from xlt.core.settings import resolve_data_dir
 
         data_dir = resolve_data_dir()
+    if task is not None:
+        return _validate_file(task, data_dir)
+    assert data_dir is not None
     return _validate_builtin(spec, data_dir)
 
 
-def _validate_file(task: CustomTask) -> ValidationReport:
+def _validate_file(task: CustomTask, data_dir: Path | None) -> ValidationReport:
     report = ValidationReport(task.config.name)
     checked: set[str] = set()
-    # a file shared by several slices (e.g. train and dev) is read, and its problems reported, once
-    read: dict[tuple[Path, str], int] = {}
+    # a file shared by several slices (e.g. train and dev) is read, and its problems reported, once; a
+    # split protocol then counts the slice's part of its rows
+    read: dict[tuple[tuple[Path, ...], str], list[Row]] = {}
     for split, languages in task.config.files.items():
         for language, entries in languages.items():
             if language not in checked:
@@ -71,22 +80,40 @@ def _validate_file(task: CustomTask) -> ValidationReport:
                     report.problems.append(Problem(task.path, task.entry_line(split, language), problem))
             count = 0
             for index, entry in enumerate(entries):
-                path = task.file_path(entry)
-                if not path.is_file():
+                paths = task.local_paths(entry, data_dir)
+                missing = _missing(task, entry, paths, data_dir)
+                if missing is not None:
                     line = task.entry_line(split, language, index)
-                    where = f"files.{split}.{language}"
-                    report.problems.append(
-                        Problem(task.path, line, f"{where}: {entry.path} not found ({path})")
-                    )
+                    report.problems.append(Problem(task.path, line, f"files.{split}.{language}: {missing}"))
                     continue
-                key = (path, entry.model_dump_json())
+                key = (tuple(paths), entry.model_dump_json())
                 if key not in read:
-                    rows, problems = task.read_file(entry)
-                    read[key] = len(rows)
+                    read[key], problems = _read(task, entry, paths)
                     report.problems.extend(problems)
-                count += read[key]
+                count += len(task.cut(entry, read[key], split))
             report.counts[split, language] = count
     return report
+
+
+def _missing(task: CustomTask, entry: FileEntry, paths: list[Path], data_dir: Path | None) -> str | None:
+    """What keeps an entry's files from being read: a file not found, or a pinned file that differs."""
+    for written, path in zip(entry.paths, paths, strict=True):
+        if task.config.source is not None and data_dir is not None:
+            try:
+                DataFile(written, pinned_sha256(written)).resolve(data_dir)
+            except DataError as exc:
+                return exc.problem
+        elif not path.is_file():
+            return f"{written} not found ({path})"
+    return None
+
+
+def _read(task: CustomTask, entry: FileEntry, paths: list[Path]) -> tuple[list[Row], list[Problem]]:
+    """An entry's rows and problems; a named reader stops at its first problem, which is the one."""
+    try:
+        return task.read_entry(entry, paths)
+    except XltError as exc:
+        return [], [Problem(None, None, exc.problem)]
 
 
 def _validate_builtin(spec: TaskSpec, data_dir: Path) -> ValidationReport:
