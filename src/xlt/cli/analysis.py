@@ -1,0 +1,233 @@
+"""`xlt similarity`, `xlt report` and `xlt align`: the analyses of finished studies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from xlt.cli.app import DataDirOption, app, console, err_console, study_dir_of
+from xlt.core.errors import ConfigError
+
+
+@app.command("similarity")
+def similarity_command(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="a study YAML file, a study directory, or INTERMEDIATES:TARGETS (e.g. stsb,mrpc:semrel,xnli)"
+        ),
+    ],
+    estimators: Annotated[
+        str | None, typer.Option("--estimators", help="comma-separated (default: all); see --help")
+    ] = None,
+    sample: Annotated[int, typer.Option("--sample", help="English inputs per task for embeddings")] = 500,
+    seed: Annotated[
+        int, typer.Option("--seed", help="seed of the input samples and the random baseline")
+    ] = 0,
+    probe_examples: Annotated[
+        int, typer.Option("--probe-examples", help="target examples for LogME, LEEP and NCE")
+    ] = 500,
+    fisher_examples: Annotated[
+        int, typer.Option("--fisher-examples", help="examples per task for TaskEmb's Fisher information")
+    ] = 64,
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="base encoder when SOURCE is a task list")
+    ] = "me5-small",
+    data_dir: DataDirOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="CSV file (default: similarity.csv in the study directory)"),
+    ] = None,
+) -> None:
+    """Similarity of every (intermediate, target) pair by each estimator; printed as matrices and saved
+    as a long CSV. TaskEmb, LogME, LEEP and NCE need a study's finished stages (NaN otherwise)."""
+    from rich.progress import Progress
+
+    from xlt.core.settings import resolve_data_dir
+    from xlt.runs.store import RunStore
+    from xlt.similarity.estimators import SimilarityContext, similarity_matrix
+    from xlt.similarity.registry import get_estimators
+    from xlt.study.config import load_study
+    from xlt.study.plan import build_plan
+    from xlt.study.records import read_study
+    from xlt.study.similarity import SIMILARITY_CSV, pairs_from_spec, save_similarity, study_similarity
+
+    data = resolve_data_dir(data_dir)
+    chosen = get_estimators([e.strip() for e in estimators.split(",")] if estimators else None)
+    path = Path(source)
+    with Progress(console=err_console, transient=True) as progress:
+        bar = progress.add_task("similarity", total=None)
+
+        def step(label: str) -> None:
+            progress.update(bar, description=label, advance=1)
+
+        if path.is_dir() or (path.suffix in (".yaml", ".yml") and path.is_file()):
+            config = read_study(path) if path.is_dir() else load_study(path)
+            root = path if path.is_dir() else study_dir_of(config, None)
+            plan = build_plan(config)
+            store = RunStore(root) if (root / "stages").is_dir() else None
+            frame = study_similarity(
+                plan,
+                store,
+                data,
+                chosen,
+                sample=sample,
+                seed=seed,
+                probe_examples=probe_examples,
+                fisher_examples=fisher_examples,
+                on_pair=step,
+            )
+            target = output or root / SIMILARITY_CSV
+        elif ":" in source:
+            context = SimilarityContext(data, encoder=encoder, sample=sample, seed=seed)
+            frame = similarity_matrix(context, pairs_from_spec(source), chosen, on_pair=step)
+            target = output or Path(SIMILARITY_CSV)
+        else:
+            raise ConfigError(
+                f"'{source}' is neither a study file, a study directory nor INTERMEDIATES:TARGETS",
+                "e.g. `xlt similarity examples/stilts-cpu.yaml` or `xlt similarity stsb,mrpc:semrel`",
+            )
+    save_similarity(frame, target)
+    _print_similarity(frame)
+    err_console.print(f"{len(frame)} similarities saved to {target}")
+
+
+def _print_similarity(frame: Any) -> None:
+    for estimator, block in frame.groupby("estimator", sort=False):
+        languages = block["language"].nunique()
+        matrix = block.groupby(["intermediate", "target"], sort=False)["similarity"].mean().unstack()
+        title = f"{estimator}" + (f" (mean over {languages} languages)" if languages > 1 else "")
+        table = Table(title=title)
+        table.add_column("intermediate \\ target")
+        for column in matrix.columns:
+            table.add_column(str(column), justify="right")
+        for name, row in matrix.iterrows():
+            table.add_row(str(name), *("-" if v != v else f"{v:.3f}" for v in row))
+        console.print(table)
+
+
+@app.command("report")
+def report_command(
+    study_dir: Annotated[Path, typer.Argument(help="study directory (with results and similarity.csv)")],
+    data_dir: DataDirOption = None,
+    permutations: Annotated[
+        int, typer.Option("--permutations", help="permutations for the correlation p-values")
+    ] = 10000,
+) -> None:
+    """Write STUDY_DIR/report/: report.md with PNG figures, a self-contained report.html, and CSV tables
+    (gains, similarity vs gain, correlations, selection regret, languages)."""
+    from xlt.core.settings import resolve_data_dir
+    from xlt.report.build import build_report
+
+    try:
+        data: Path | None = resolve_data_dir(data_dir)
+    except ConfigError:
+        data = None  # scripts of the test inputs are then reported as unknown
+    report = build_report(study_dir, data, permutations=permutations)
+    console.print(f"report written: {report.markdown} and {report.html}")
+
+
+ALIGN_LANGUAGES = "de,es,fr,ru,zh,ar,hi,tr,sw,af,am"
+
+
+def _before_after(row: Any) -> str:
+    if row is None or not isinstance(row.after, float) or row.after != row.after:
+        return "-"
+    return f"{row.after:.3f} ({row.delta:+.3f})"
+
+
+@app.command("align")
+def align_command(
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="built-in name, HF id or model directory")
+    ] = "me5-small",
+    languages: Annotated[
+        str, typer.Option("--languages", help="comma-separated languages (ISO 639-1 or 639-3)")
+    ] = ALIGN_LANGUAGES,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            "--methods",
+            help="comma-separated learners with options, e.g. procrustes,least_squares+whiten,"
+            "gradient_descent+centre (default: six combinations)",
+        ),
+    ] = None,
+    max_pairs: Annotated[
+        int, typer.Option("--max-pairs", help="parallel training pairs per language")
+    ] = 2000,
+    max_examples: Annotated[int, typer.Option("--max-examples", help="evaluation items per set")] = 500,
+    output: Annotated[Path, typer.Option("--output", help="directory for results and projections")] = Path(
+        "runs/align"
+    ),
+    export_st: Annotated[
+        str | None,
+        typer.Option(
+            "--export-st",
+            help="LANGUAGE:METHOD: also write a sentence-transformers model (encoder, pooling, Dense "
+            "projection) for that language to OUTPUT/st-LANGUAGE-METHOD",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Fit language-X -> English projections of sentence embeddings on parallel data that holds no
+    evaluation sentence, and print the before / after table per language and method."""
+    from xlt.alignment.evaluate import DEFAULT_METHODS, MethodSpec, align_and_evaluate
+    from xlt.alignment.multi import MultiProjection
+    from xlt.core.io import atomic_path
+    from xlt.core.settings import resolve_data_dir
+    from xlt.models.sentence import SentenceEncoder
+
+    data = resolve_data_dir(data_dir)
+    chosen = [m.strip() for m in methods.split(",")] if methods else list(DEFAULT_METHODS)
+    try:
+        for name in chosen:
+            MethodSpec.parse(name)
+    except ValueError as exc:
+        raise ConfigError(str(exc), "e.g. --methods procrustes,least_squares+whiten") from None
+    codes = [c.strip() for c in languages.split(",") if c.strip()]
+    run = align_and_evaluate(
+        SentenceEncoder(encoder), data, codes, chosen, max_pairs=max_pairs, max_examples=max_examples,
+        on_progress=lambda message: err_console.print(message, highlight=False),
+    )  # fmt: skip
+    output.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output / "alignment.csv") as tmp:
+        run.results.to_csv(tmp, index=False)
+    for method in dict.fromkeys(m for _, m in run.projections):
+        fitted = {lang: p for (lang, m), p in run.projections.items() if m == method}
+        MultiProjection(fitted).save(output / "projections" / method)
+    table = Table(title=f"alignment of {encoder}: before -> after (delta) per language and method")
+    frame = run.results
+    method_names = list(dict.fromkeys(frame.method))
+    for column in ("language", "evaluation", "metric", "n", "pairs", "before", *method_names):
+        table.add_column(
+            column, justify="left" if column in ("language", "evaluation", "metric") else "right"
+        )
+    for (language, evaluation), block in frame.groupby(["language", "evaluation"], sort=False):
+        first = block.iloc[0]
+        cells = {row.method: row for row in block.itertuples()}
+        table.add_row(
+            str(language), str(evaluation), str(first.metric), str(first.n), str(first.train_pairs),
+            f"{first.before:.3f}",
+            *(_before_after(cells.get(m)) for m in method_names),
+        )  # fmt: skip
+    console.print(table)
+    err_console.print(f"results in {output / 'alignment.csv'}, projections in {output / 'projections'}")
+    if export_st is not None:
+        from xlt.alignment.export import export_sentence_transformers
+        from xlt.analysis.languages import canonical
+
+        language, _, method = export_st.partition(":")
+        key = (canonical(language), method or chosen[0])
+        if key not in run.projections:
+            raise ConfigError(
+                f"no projection for {key[0]} with {key[1]} to export",
+                f"choose one of: {', '.join(f'{a}:{b}' for a, b in run.projections)}",
+            )
+        where = export_sentence_transformers(encoder, run.projections[key], output / f"st-{key[0]}-{key[1]}")
+        err_console.print(f"sentence-transformers model written to {where}")
+
+
+# ---- xlt data: the pinned upstream sources of the benchmark files ----------------------------------------

@@ -1,0 +1,49 @@
+"""What every `xlt` command shares: the Typer app, its consoles and common options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from xlt import __version__
+
+app = typer.Typer(
+    help="Zero-shot cross-lingual transfer studies.", no_args_is_help=True, add_completion=False
+)
+encoders_app = typer.Typer(help="Built-in encoders: list them, or prepare one's local weights.")
+app.add_typer(encoders_app, name="encoders")
+data_app = typer.Typer(
+    help="Benchmark data: list the pinned upstream sources, or fetch the files from them.",
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+console = Console()
+if not console.is_terminal:  # piped or captured output: do not squeeze tables into 80 columns
+    console = Console(width=160)
+err_console = Console(stderr=True)
+
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="benchmark data directory (default: $XLT_DATA_DIR)")
+]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"xlt {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="print the version", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """Zero-shot cross-lingual transfer studies."""
+
+
+def study_dir_of(config: Any, output: Path | None) -> Path:
+    return (output or Path(config.output_dir) / config.name).expanduser().resolve()
