@@ -4,8 +4,6 @@ languages. Writes report/report.md with PNG figures beside it and a self-contain
 
 from __future__ import annotations
 
-import base64
-import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +16,9 @@ from xlt.analysis.languages import AFRICAN, SIZE_SOURCE, canonical, pretraining_
 from xlt.analysis.transfer import MACRO, TransferAnalysis, analyse, join_similarity
 from xlt.analysis.typology import FEATURE_SET, distance_to_english, dominant_script
 from xlt.core.errors import ConfigError
-from xlt.core.io import atomic_path
 from xlt.report import figures
+from xlt.report.markdown import html_page, md_table, pivot, write_csv, write_text
+from xlt.report.robustness import robustness_section
 from xlt.study.results import gains_frame, read_results, scores_frame
 from xlt.study.similarity import SIMILARITY_CSV
 from xlt.tasks import get_task
@@ -73,33 +72,6 @@ def language_table(scores: pd.DataFrame, gains: pd.DataFrame, data_dir: Path | N
     return pd.DataFrame(rows)
 
 
-def _md_table(frame: pd.DataFrame, digits: int = 3) -> str:
-    frame = frame.reset_index(drop=True)
-    if frame.empty:
-        return "_(none)_\n"
-
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return "-" if not np.isfinite(value) else f"{value:.{digits}f}"
-        return str(value)
-
-    header = "| " + " | ".join(str(c) for c in frame.columns) + " |\n"
-    rule = "|" + "---|" * len(frame.columns) + "\n"
-    body = "".join("| " + " | ".join(cell(v) for v in row) + " |\n" for row in frame.itertuples(index=False))
-    return header + rule + body
-
-
-def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def _csv(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
-
-
 def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations: int = 10000) -> Report:
     payload = read_results(study_dir)
     gains, scores = gains_frame(payload), scores_frame(payload)
@@ -136,15 +108,15 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
             sections += _similarity_section(analysis, out, confidence)
     robustness = pd.DataFrame(payload.get("robustness") or [])
     if not robustness.empty:
-        sections += _robustness_section(robustness, pd.DataFrame(payload.get("robust_gains") or []), out)
+        sections += robustness_section(robustness, pd.DataFrame(payload.get("robust_gains") or []), out)
     sections += _languages_section(
         language_table(scores[scores.target != "tatoeba"], transfer, data_dir), out
     )
 
     markdown = "\n".join(sections)
     md_path, html_path = out / "report.md", out / "report.html"
-    _write(md_path, markdown)
-    _write(html_path, _html(markdown, out))
+    write_text(md_path, markdown)
+    write_text(html_path, html_page(markdown, out))
     return Report(md_path, html_path, analysis)
 
 
@@ -165,12 +137,12 @@ def _gains_section(
         "ci_low",
         "ci_high",
     ]
-    sections = ["## Gains\n", f"![gain heatmap](figures/{heat.name})\n", _md_table(macro[columns])]
+    sections = ["## Gains\n", f"![gain heatmap](figures/{heat.name})\n", md_table(macro[columns])]
     groups = transfer[(transfer.members != transfer.language) & (transfer.language != MACRO)]
     if not groups.empty:
         resource = payload.get("language_groups", {}).get("resource_level", SIZE_SOURCE)
         sections += ["\n### Per language group\n", f"Low/high-resource: {resource}.\n\n"]
-        sections.append(_pivot(groups, ["target", "intermediate"], "gain"))
+        sections.append(pivot(groups, ["target", "intermediate"], "gain"))
     for target, block in transfer[transfer.members == transfer.language].groupby("target", sort=False):
         per_language = block.pivot_table(index="intermediate", columns="language", values="gain", sort=False)
         path = figs / f"gains-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(target))}.png"
@@ -179,22 +151,22 @@ def _gains_section(
     tatoeba = gains[(gains.target == "tatoeba") & (gains.members != gains.language)]
     if not tatoeba.empty:
         sections.append("\n### Tatoeba retrieval of the intermediate-trained encoders (gain in accuracy@1)\n")
-        sections.append(_pivot(tatoeba, ["intermediate"], "gain"))
+        sections.append(pivot(tatoeba, ["intermediate"], "gain"))
     return sections
 
 
 def _similarity_section(analysis: TransferAnalysis, out: Path, confidence: float) -> list[str]:
     """Correlation and selection summary, scatter and regret figures, Spearman per target and group."""
     figs = out / "figures"
-    _csv(analysis.joined, out / "similarity_gain.csv")
-    _csv(analysis.correlations, out / "correlations.csv")
-    _csv(analysis.selection, out / "selection.csv")
+    write_csv(analysis.joined, out / "similarity_gain.csv")
+    write_csv(analysis.correlations, out / "correlations.csv")
+    write_csv(analysis.selection, out / "selection.csv")
     sections = [
         "Spearman's rho between each estimator's similarity and the macro-averaged gain, pooled over targets "
         "(one point per intermediate x target), with its bootstrap CI and permutation p-value; selection "
         "regret is the mean over targets of Regret@k = (best gain - best gain among the top k by similarity) "
         "/ |best gain| x 100, against the exact expectation of a random choice.\n\n",
-        _md_table(analysis.summary),
+        md_table(analysis.summary),
     ]
     joined = analysis.joined
     scatter = figures.scatter_grid(
@@ -220,11 +192,11 @@ def _similarity_section(analysis: TransferAnalysis, out: Path, confidence: float
         if not block.empty:
             sections.append(f"\n### {title}\n")
             sections.append(
-                _md_table(block[["estimator", key, "coefficient", "ci_low", "ci_high", "p_value", "n"]])
+                md_table(block[["estimator", key, "coefficient", "ci_low", "ci_high", "p_value", "n"]])
             )
     if not analysis.mixed.empty:
         sections.append("\n### Mixed effects: gain ~ similarity, random intercepts (per-language gains)\n")
-        sections.append(_md_table(analysis.mixed))
+        sections.append(md_table(analysis.mixed))
     sections.append(
         "\nAll views (per target, per language, per group, pooled; Spearman, Kendall, Pearson) are "
         "in `correlations.csv`; selection per target and group in `selection.csv`.\n"
@@ -232,112 +204,10 @@ def _similarity_section(analysis: TransferAnalysis, out: Path, confidence: float
     return sections
 
 
-def _robustness_section(robustness: pd.DataFrame, robust_gains: pd.DataFrame, out: Path) -> list[str]:
-    """Clean, perturbed and drop per training method x intermediate and language group (the headline), then
-    each robust method against standard training, per target x suite, and the drop per language group."""
-    robustness = _with_bounds(robustness)
-    singles = robustness[robustness.group == robustness.language]
-    bars = figures.drop_bars(singles, out / "figures" / "robustness.png")
-    factors = ["variant", "intermediate"]
-    by_method = singles.groupby(["target", "suite", *factors], sort=False)[
-        ["clean", "perturbed", "drop"]
-    ].mean()
-    sections = [
-        "\n## Robustness\n",
-        "Clean and perturbed score and their drop (clean - perturbed); mean over seeds, then over the rows "
-        "shown. Generalized pairs are keyed A>B (sentence 1 in A, sentence 2 in B). The attack is a PGD "
-        "attack on the input embeddings (robust accuracy), kept apart from the input perturbations.\n\n",
-        f"![robustness](figures/{bars.name})\n\n",
-    ]
-    groups = robustness[robustness.group != robustness.language]
-    if not groups.empty:
-        sections += [
-            "\n### Method x intermediate per language group\n",
-            "Cells are clean / perturbed / drop, macro-averaged over the suites named (per target: its "
-            "metric). English is the target's English test set; groups hold its other languages.\n",
-        ]
-        headline = _english_and_groups(robustness)
-        for target, block in headline.groupby("target", sort=False):
-            for title, rows in (
-                ("input perturbations", block[block.suite != "attack"]),
-                ("embedding attack", block[block.suite == "attack"]),
-            ):
-                if not rows.empty:
-                    suites = ", ".join(dict.fromkeys(rows.suite))
-                    sections += [
-                        f"\n**{target}, {title}** ({rows.metric.iloc[0]}; {suites})\n\n",
-                        _triples(rows, factors),
-                    ]
-    if not robust_gains.empty:
-        robust_gains = _with_bounds(robust_gains)
-        sections += [
-            "\n### Robust methods against standard training\n",
-            "Perturbed score (e.g. accuracy under attack) of each method minus that of standard training "
-            "with the same intermediate, on the same perturbed items, with its paired bootstrap interval; "
-            "all languages in `robust_gains.csv`.\n\n",
-            _interval_pivot(_english_and_groups(robust_gains), "gain", ["target", "suite", *factors]),
-        ]
-        _csv(robust_gains, out / "robust_gains.csv")
-    sections += ["\n### Per target and suite\n", _md_table(by_method.reset_index())]
-    if not groups.empty:
-        sections += [
-            "\n### Drop per language group\n",
-            "Drop with its bootstrap interval over test items (paired, but for `ood`) and seeds.\n\n",
-            _interval_pivot(groups, "drop", ["target", "suite", *factors]),
-        ]
-    _csv(robustness, out / "robustness.csv")
-    return sections
-
-
-def _with_bounds(frame: pd.DataFrame) -> pd.DataFrame:
-    """`ci_low` and `ci_high` as numbers (NaN where results written before intervals have none)."""
-    for column in ("ci_low", "ci_high"):
-        frame = frame.assign(**{column: pd.to_numeric(frame.get(column, np.nan), errors="coerce")})
-    return frame
-
-
-def _english_and_groups(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of English (as language "English") and of the language groups, English first."""
-    english = frame[(frame.group == frame.language) & (frame.language.map(canonical) == "en")]
-    return pd.concat(
-        [english.assign(language="English"), frame[frame.group != frame.language]], ignore_index=True
-    )
-
-
-def _cell_table(cells: pd.DataFrame, index: list[str]) -> str:
-    """The `cell` column with one row per `index` and one column per language (group), both in the order
-    they first appear (the study's)."""
-    table = cells.pivot_table(index=index, columns="language", values="cell", aggfunc="first")
-    table = table.reindex(pd.MultiIndex.from_frame(cells[index].drop_duplicates()))
-    return _md_table(table[list(dict.fromkeys(cells.language))].reset_index().fillna("-"))
-
-
-def _interval_pivot(frame: pd.DataFrame, value: str, index: list[str]) -> str:
-    """`value [ci_low, ci_high]` with one row per `index` and one column per language (group)."""
-    bounds = zip(frame[value], frame.ci_low, frame.ci_high, strict=True)
-    return _cell_table(
-        frame.assign(cell=[_with_interval(float(v), float(lo), float(hi)) for v, lo, hi in bounds]), index
-    )
-
-
-def _with_interval(value: float, low: float, high: float) -> str:
-    """ "+0.072 [+0.041, +0.103]", or the value alone when there is no interval (older stages)."""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return f"{value:+.3f}"
-    return f"{value:+.3f} [{low:+.3f}, {high:+.3f}]"
-
-
-def _triples(frame: pd.DataFrame, index: list[str]) -> str:
-    """One row per `index`, one column per language group, cells "clean / perturbed / drop"."""
-    mean = frame.groupby([*index, "language"], sort=False)[["clean", "perturbed", "drop"]].mean()
-    cells = mean.apply(lambda r: f"{r.clean:.3f} / {r.perturbed:.3f} / {r['drop']:+.3f}", axis=1)
-    return _cell_table(cells.rename("cell").reset_index(), index)
-
-
 def _languages_section(languages: pd.DataFrame, out: Path) -> list[str]:
     """Zero-shot drop and mean gain against typological distance, pre-training size and script."""
     figs = out / "figures"
-    _csv(languages, out / "languages.csv")
+    write_csv(languages, out / "languages.csv")
     sections = [
         "\n## Languages\n",
         f"Distance: 1 - cosine of URIEL `{FEATURE_SET}` vectors (lang2vec) of the language and English; "
@@ -354,11 +224,11 @@ def _languages_section(languages: pd.DataFrame, out: Path) -> list[str]:
         sections.append(
             f"![drop vs distance](figures/{drop.name}) ![gain vs distance](figures/{gain.name})\n\n"
         )
-        sections.append(_md_table(_language_correlations(languages)))
+        sections.append(md_table(_language_correlations(languages)))
     else:
         sections.append("_No typological distances: install lang2vec (`pip install 'xlt[analysis]'`)._\n")
     by_script = languages.groupby("script")[["drop_from_english", "mean_gain"]].mean().reset_index()
-    sections.append("\nBy script (mean over target x language rows):\n\n" + _md_table(by_script))
+    sections.append("\nBy script (mean over target x language rows):\n\n" + md_table(by_script))
     return sections
 
 
@@ -381,51 +251,3 @@ def _language_correlations(languages: pd.DataFrame) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows)
-
-
-def _pivot(frame: pd.DataFrame, index: list[str], value: str) -> str:
-    """`value` with one column per language (or group) and one row per `index`, as a Markdown table."""
-    return _md_table(frame.pivot_table(index=index, columns="language", values=value).reset_index())
-
-
-def _html(markdown: str, root: Path) -> str:
-    """A small Markdown subset (headings, tables, images, paragraphs) as one HTML page, images inlined."""
-    body: list[str] = []
-    lines = markdown.splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("|"):
-            block = []
-            while i < len(lines) and lines[i].startswith("|"):
-                block.append([html.escape(c.strip()) for c in lines[i].strip("|").split("|")])
-                i += 1
-            head, rows = block[0], block[2:]
-            body.append(
-                "<table><tr>"
-                + "".join(f"<th>{c}</th>" for c in head)
-                + "</tr>"
-                + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-                + "</table>"
-            )
-            continue
-        images = re.findall(r"!\[([^\]]*)\]\(([^)]+)\)", line)
-        if images:
-            for alt, src in images:
-                data = base64.b64encode((root / src).read_bytes()).decode()
-                body.append(f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">')
-        elif line.startswith("#"):
-            level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line.lstrip('#').strip())}</h{level}>")
-        elif line.strip():
-            text = html.escape(line)
-            text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-            body.append(f"<p>{text}</p>")
-        i += 1
-    style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}table{border-collapse:collapse;"
-        "font-size:12px;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-        "img{max-width:100%}code{background:#f4f4f4}"
-    )
-    page_head = f"<head><meta charset='utf-8'><title>xlt report</title><style>{style}</style></head>"
-    return f"<!doctype html><html>{page_head}<body>{''.join(body)}</body></html>\n"
