@@ -21,7 +21,7 @@ from xlt.data.schema import TaskType
 from xlt.runs.store import RunStore
 from xlt.study.plan import Stage, StudyPlan, provenance
 from xlt.study.robustness import ROBUST_GAINS_CSV, ROBUSTNESS_CSV, robustness_tables
-from xlt.study.runner import load_predictions
+from xlt.study.stage_files import load_predictions
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"

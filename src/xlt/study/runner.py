@@ -23,13 +23,13 @@ from xlt.models.encoders import encoder_info
 from xlt.models.sentence import SentenceEncoder
 from xlt.runs.store import RunStore
 from xlt.study.plan import Stage, StudyPlan
+from xlt.study.stage_files import PREDICTIONS
 from xlt.training.kinds import make_kind
 from xlt.training.kinds.base import TaskKind
 from xlt.training.loop import fit
 from xlt.training.robust import SmoothedKind
 
 log = logging.getLogger("xlt")
-PREDICTIONS = "predictions.json"
 
 
 @dataclass
@@ -272,8 +272,3 @@ def run_stage(
     except Exception as exc:
         return "failed", f"{type(exc).__name__}: {exc}"
     return "done", ""
-
-
-def load_predictions(store: RunStore, stage: Stage) -> dict[str, dict[str, Any]]:
-    data: dict[str, dict[str, Any]] = json.loads((store.stage_dir(stage.stage_id) / PREDICTIONS).read_text())
-    return data
