@@ -81,7 +81,7 @@ def _rng_states(rng: random.Random) -> dict[str, Any]:
     return {
         "batches": rng.getstate(),
         "python": random.getstate(),
-        "numpy": (name, keys.tolist(), position, has_gauss, gauss),
+        "numpy": (name, np.asarray(keys).tolist(), position, has_gauss, gauss),
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
