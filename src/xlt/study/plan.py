@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from xlt import __version__
 from xlt.core.errors import ConfigError
 from xlt.core.hashing import config_hash
 from xlt.data.schema import TaskType
@@ -350,9 +349,3 @@ def _tatoeba_checks(config: StudyConfig, intermediates: list[Stage], planned: se
             )
         )
     return [stage for stage in stages if stage.stage_id not in planned]
-
-
-def provenance() -> dict[str, str]:
-    from xlt.core.settings import git_commit
-
-    return {"xlt_version": __version__, "git_commit": git_commit()}
