@@ -171,7 +171,6 @@ class RunStore:
         try:
             yield build
             shutil.rmtree(build.directory / WORK_DIR, ignore_errors=True)
-            (build.directory / BUILD_RECORD).unlink()
             atomic_write_json(
                 build.directory / STAGE_RECORD, {**spec, "provenance": build.provenance, "steps": build.steps}
             )
@@ -179,6 +178,8 @@ class RunStore:
             if final.exists():
                 shutil.rmtree(final)
             os.replace(build.directory, final)
+            # after the rename, so that a kill at any point leaves either a continuable build or a stage
+            (final / BUILD_RECORD).unlink(missing_ok=True)
         except Exception as exc:
             message = exc.one_line() if isinstance(exc, XltError) else f"{type(exc).__name__}: {exc}"
             atomic_write_json(

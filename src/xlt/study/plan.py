@@ -23,6 +23,9 @@ from xlt.training.config import TrainingConfig
 # Settings enter a stage's spec only where they differ from their defaults, so adding a new setting
 # (with a default that keeps the old behaviour) leaves every finished stage's identity unchanged; a change
 # of an existing default must bump this number.
+# Precision enters as set, `auto` unresolved (resolving it would rename every finished stage): what `auto`
+# resolved to is recorded in the stage's provenance, carried by its result rows, and a stage reused where
+# `auto` resolves otherwise is reported (`study.runner.precision_warning`).
 STAGE_FORMAT = 2
 KIND_PREFIX = {"intermediate": "int", "target": "tgt"}
 
