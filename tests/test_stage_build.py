@@ -100,3 +100,19 @@ def test_rows_take_provenance_from_their_stage_and_reuse_reports_other_precision
     assert len(again.reused) == 3 and not again.done
     assert list(again.warnings) == [elsewhere.stage_id]
     assert f"eval_precision {other}" in again.warnings[elsewhere.stage_id]
+
+
+def test_malformed_checkpoint_interval_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlt.core.errors import ConfigError
+    from xlt.study.steps import checkpoint_interval
+
+    monkeypatch.delenv("XLT_CHECKPOINT_STEPS", raising=False)
+    monkeypatch.delenv("XLT_CHECKPOINT_MINUTES", raising=False)
+    assert checkpoint_interval() == (None, 600.0)
+    monkeypatch.setenv("XLT_CHECKPOINT_STEPS", "25")
+    assert checkpoint_interval() == (25, None)
+    monkeypatch.setenv("XLT_CHECKPOINT_MINUTES", "0.5")
+    assert checkpoint_interval() == (25, 30.0)
+    monkeypatch.setenv("XLT_CHECKPOINT_STEPS", "0")
+    with pytest.raises(ConfigError, match="XLT_CHECKPOINT_STEPS='0' is not a positive number"):
+        checkpoint_interval()

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from xlt.runs.store import RunStore
 from xlt.study.execute import run_stage, stage_provenance
 from xlt.study.plan import Stage, StudyPlan
+from xlt.study.steps import checkpoint_interval
 
 
 @dataclass
@@ -64,6 +65,7 @@ def run_plan(
     outcome = RunOutcome()
     start = time.perf_counter()
     stages = plan.stages
+    checkpoint_interval()  # a malformed setting stops the study before any stage, not inside each
     store.remove_orphans({s.stage_id for s in stages})
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:

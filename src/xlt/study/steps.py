@@ -20,6 +20,7 @@ from typing import Any, cast
 from datasets import Dataset
 from rich.progress import Progress
 
+from xlt.core.errors import ConfigError
 from xlt.core.io import atomic_directory, atomic_write_json
 from xlt.evaluation.zero_shot import evaluate_language
 from xlt.models.sentence import ALIGNMENT_DIR, SentenceEncoder
@@ -114,15 +115,36 @@ def prepare_data(work: StageWork) -> None:
     _run(work, "prepare", action, None)
 
 
+def checkpoint_interval() -> tuple[int | None, float | None]:
+    """(every N steps, every S seconds) from the environment: 10 minutes unless either is set."""
+
+    def positive(name: str, parse: Callable[[str], float]) -> float | None:
+        raw = os.environ.get(name)
+        if not raw:
+            return None
+        try:
+            value = parse(raw)
+        except ValueError:
+            value = 0
+        if value <= 0:
+            raise ConfigError(
+                f"{name}={raw!r} is not a positive number", f"unset {name}, or set e.g. {name}=10"
+            )
+        return value
+
+    steps = positive(CHECKPOINT_STEPS_ENV, int)
+    minutes = positive(CHECKPOINT_MINUTES_ENV, float)
+    if steps is None and minutes is None:
+        minutes = DEFAULT_CHECKPOINT_MINUTES
+    return (int(steps) if steps is not None else None), (60 * minutes if minutes is not None else None)
+
+
 def _checkpoints(build: StageBuild) -> Checkpoints:
-    steps = os.environ.get(CHECKPOINT_STEPS_ENV)
-    minutes = os.environ.get(CHECKPOINT_MINUTES_ENV)
+    every_steps, every_seconds = checkpoint_interval()
     return Checkpoints(
         build.work / CHECKPOINT,
-        every_steps=int(steps) if steps else None,
-        every_seconds=60 * float(minutes)
-        if minutes
-        else (None if steps else 60 * DEFAULT_CHECKPOINT_MINUTES),
+        every_steps=every_steps,
+        every_seconds=every_seconds,
         on_save=lambda step, total: build.note(f"train: checkpoint at step {step}/{total}"),
     )
 
