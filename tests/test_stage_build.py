@@ -116,3 +116,52 @@ def test_malformed_checkpoint_interval_is_a_clear_error(monkeypatch: pytest.Monk
     monkeypatch.setenv("XLT_CHECKPOINT_STEPS", "0")
     with pytest.raises(ConfigError, match="XLT_CHECKPOINT_STEPS='0' is not a positive number"):
         checkpoint_interval()
+
+
+def robust_aligned_study(tmp_path: Path, encoder: Path) -> Path:
+    """A cross-encoder (a trained head, continuous predictions) with an alignment and a robustness suite:
+    every step applies, and any weight not restored would show in the predictions."""
+    study = tmp_path / "steps.yaml"
+    study.write_text(
+        f"name: steps\nencoders: ['{encoder}']\nseeds: [1]\ntargets: [stsb-multi]\nalignments: [procrustes]\n"
+        "training: {target: {max_steps: 4, batch_size: 8, train_limit: 32, dev_limit: 16, evaluations: 1,\n"
+        "                    pair_encoder: cross, max_length: 12}}\n"
+        "evaluation: {languages: [en, de], max_examples: 24, bootstrap: 50,\n"
+        "  robustness: {suites: [char-noise], rate: 0.3}}\n"
+        f"output_dir: '{tmp_path / 'runs'}'\n"
+    )
+    return study
+
+
+def stage_outputs(store: RunStore, stage_id: str) -> dict[str, Any]:
+    directory = store.stage_dir(stage_id)
+    return {
+        name: json.loads((directory / name).read_text()) for name in ("predictions.json", "robustness.json")
+    }
+
+
+@pytest.mark.parametrize("stop_before", ["align", "evaluate", "robustness"])
+def test_stage_stopped_between_steps_continues_to_the_same_outputs(
+    tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, stop_before: str
+) -> None:
+    import xlt.study.steps as steps_module
+
+    plan = build_plan(load_study(robust_aligned_study(tmp_path, tiny_encoder_dir)))
+    (stage,) = plan.targets
+    expected = RunStore(tmp_path / "runs" / "steps")
+    assert not run_plan(plan, expected, data_dir, show_progress=False).failed
+
+    store = RunStore(tmp_path / "stopped")
+
+    def stop(work: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(steps_module, stop_before, stop)
+        with pytest.raises(KeyboardInterrupt):
+            run_plan(plan, store, data_dir, show_progress=False)
+    assert not store.is_done(stage.stage_id) and store.scratch_dir(stage.stage_id).is_dir()
+    assert not run_plan(plan, store, data_dir, show_progress=False).failed
+    log = store.log_path(stage.stage_id).read_text()
+    assert "step 'train' was completed by an earlier run" in log
+    assert stage_outputs(store, stage.stage_id) == stage_outputs(expected, stage.stage_id)
