@@ -84,33 +84,35 @@ def _run(work: StageWork, name: str, action: Callable[[], None], restore: Callab
     log.info("step '%s' started", name)
     start = time.perf_counter()
     action()
-    work.build.complete(name, time.perf_counter() - start)
-    log.info("step '%s' done in %.1f s", name, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    work.build.complete(name, seconds)
+    log.info("step '%s' done in %.1f s", name, seconds)
 
 
 def prepare_data(work: StageWork) -> None:
-    """The English training and dev sets, saved so that training reads the same rows in every run; for
-    RS-DA, the (limited) training set plus K synonym-substituted copies of each example."""
+    """The English training and dev sets, cut to their limits and saved so that training reads the same
+    rows in every run; for RS-DA, the training set plus K synonym-substituted copies of each example."""
     if not work.trains:
         return
-    stage, english = work.stage, cast(str, work.english)
-    assert stage.training is not None
+    stage, english, training = work.stage, cast(str, work.english), work.stage.training
+    assert training is not None
+
+    def first(data: Dataset, limit: int | None) -> Dataset:
+        return data.select(range(min(limit, len(data)))) if limit is not None else data
 
     def action() -> None:
         task = stage.task_spec
-        train = task.load(work.data_dir, "train", english)
-        if stage.training is not None and stage.training.robust.method == "rs-da":
+        train = first(task.load(work.data_dir, "train", english), training.train_limit)
+        if training.robust.method == "rs-da":
             from xlt.robustness.augment import augment_dataset
             from xlt.robustness.neighbours import load_neighbours
 
-            limit = stage.training.train_limit
-            train = train.select(range(min(limit, len(train)))) if limit else train
-            copies = stage.training.robust.copies
+            copies = training.robust.copies
             train = augment_dataset(train, task.type, load_neighbours(work.data_dir), copies, stage.seed)
             log.info("rs-da: %d training examples with %d augmented copies each", len(train), copies)
         with atomic_directory(work.build.work / PREPARED) as tmp:
             train.save_to_disk(str(tmp / "train"))
-            task.load(work.data_dir, "dev", english).save_to_disk(str(tmp / "dev"))
+            first(task.load(work.data_dir, "dev", english), training.dev_limit).save_to_disk(str(tmp / "dev"))
 
     _run(work, "prepare", action, None)
 
