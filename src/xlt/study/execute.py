@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.progress import Progress
 
@@ -37,7 +38,7 @@ def stage_log(path: Path) -> Iterator[None]:
         handler.close()
 
 
-def stage_provenance(stage: Stage) -> dict[str, object]:
+def stage_provenance(stage: Stage) -> dict[str, Any]:
     """This process's code, libraries and device, and the precision the stage's settings resolve to."""
     return build_provenance(
         stage.training.precision if stage.training is not None else None,
@@ -57,9 +58,9 @@ def _load_encoder(stage: Stage, store: RunStore) -> SentenceEncoder | None:
 
 def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progress | None = None) -> None:
     """Build a stage in its steps; an interrupted build of the same stage is continued where it stopped."""
-    spec = stage.spec()
+    spec, here = stage.spec(), stage_provenance(stage)
     with (
-        store.building(stage.stage_id, spec, stage_provenance(stage)) as build,
+        store.building(stage.stage_id, spec, here) as build,
         stage_log(store.log_path(stage.stage_id)),
     ):
         log.info("stage %s: %s", stage.stage_id, json.dumps(spec, sort_keys=True))
@@ -67,6 +68,13 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
             log.info("started afresh: an earlier partial build was discarded because %s", build.discarded)
         elif build.steps:
             log.info("continuing an interrupted build; steps done: %s", ", ".join(build.steps))
+        if build.provenance["threads"] != here["threads"]:
+            log.warning(
+                "continuing with %s threads where the build started with %s: sums may be ordered "
+                "differently, so results can differ in the last bits from an uninterrupted build",
+                here["threads"],
+                build.provenance["threads"],
+            )
         work = steps.StageWork(stage, build, data_dir, progress, _load_encoder(stage, store))
         steps.prepare_data(work)
         steps.train(work)
