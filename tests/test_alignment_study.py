@@ -19,7 +19,8 @@ from xlt.runs.store import RunStore
 from xlt.study.config import load_study
 from xlt.study.plan import build_plan
 from xlt.study.results import write_results
-from xlt.study.runner import PREDICTIONS, run_plan
+from xlt.study.runner import run_plan
+from xlt.study.stage_files import PREDICTIONS
 
 
 def study_file(tmp_path: Path, encoder: Path, extra: str) -> Path:

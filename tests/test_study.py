@@ -115,14 +115,14 @@ def test_interrupted_stage_restarts_and_failures_are_recorded(
     (partial / "encoder.safetensors").write_text("half-written by a killed run")
     assert store.status([stage.stage_id])[0].state == "running"
 
-    import xlt.study.runner as runner_module
+    import xlt.study.steps as steps_module
 
-    real = runner_module.fit
+    real = steps_module.fit
 
     def explode(*args: object, **kwargs: object) -> object:
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(runner_module, "fit", explode)
+    monkeypatch.setattr(steps_module, "fit", explode)
     outcome = run_plan(plan, store, data_dir, show_progress=False)
     assert stage.stage_id in outcome.failed and "simulated crash" in outcome.failed[stage.stage_id]
     assert not partial.exists() and not store.is_done(stage.stage_id)
@@ -130,7 +130,7 @@ def test_interrupted_stage_restarts_and_failures_are_recorded(
     assert set(dependent) <= set(outcome.skipped)
     assert store.status([stage.stage_id])[0].state == "failed"
 
-    monkeypatch.setattr(runner_module, "fit", real)
+    monkeypatch.setattr(steps_module, "fit", real)
     again = run_plan(plan, store, data_dir, show_progress=False)
     assert stage.stage_id in again.failed  # failures are not retried silently
     retried = run_plan(plan, store, data_dir, retry_failed=True, show_progress=False)

@@ -2,6 +2,9 @@
 
 A stage directory appears only when its stage has finished (it is built under a temporary name and
 renamed), so its presence is the completion marker. A failed stage leaves a record under `failed/`.
+While a stage is built, its scratch directory records the steps already complete (`build.json`); a stage
+interrupted by a kill or Ctrl-C continues from them when it is run again with the same spec, code,
+libraries, device and precision, and starts afresh otherwise.
 """
 
 from __future__ import annotations
@@ -13,15 +16,21 @@ import os
 import shutil
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from xlt.core.errors import ConfigError, XltError
-from xlt.core.io import atomic_directory, atomic_write_json
+from xlt.core.hashing import canonical_json
+from xlt.core.io import atomic_write_json
+from xlt.runs.provenance import same_build
 
 StageState = Literal["done", "failed", "pending", "running"]
 STAGE_RECORD = "stage.json"
+# in the scratch directory only: the spec, provenance and completed steps of the stage being built
+BUILD_RECORD = "build.json"
+# in the scratch directory only: files a build needs until it finishes (prepared data, checkpoints)
+WORK_DIR = "work"
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,69 @@ class StageStatus:
     stage_id: str
     state: StageState
     detail: str = ""
+
+
+@dataclass
+class StageBuild:
+    """A stage under construction. Steps recorded complete survive an interruption of the process."""
+
+    directory: Path
+    spec: dict[str, Any]
+    provenance: dict[str, Any]
+    steps: dict[str, float] = field(default_factory=dict)
+    # where the step in progress stands, for `xlt status` (e.g. "train: checkpoint at step 300/1000")
+    progress: str = ""
+    # why a scratch directory left by an earlier process was not continued ("" if there was none)
+    discarded: str = ""
+
+    @property
+    def work(self) -> Path:
+        path = self.directory / WORK_DIR
+        path.mkdir(exist_ok=True)
+        return path
+
+    def done(self, step: str) -> bool:
+        return step in self.steps
+
+    def complete(self, step: str, seconds: float) -> None:
+        """Record `step` as complete; call it only after the step's output is written."""
+        self.steps[step] = round(seconds, 3)
+        self.progress = ""
+        self.save()
+
+    def note(self, progress: str) -> None:
+        self.progress = progress
+        self.save()
+
+    def save(self) -> None:
+        atomic_write_json(
+            self.directory / BUILD_RECORD,
+            {
+                "spec": self.spec,
+                "provenance": self.provenance,
+                "steps": self.steps,
+                "progress": self.progress,
+            },
+        )
+
+
+def read_build(directory: Path) -> dict[str, Any] | None:
+    path = directory / BUILD_RECORD
+    try:
+        record: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return record
+
+
+def _build_detail(scratch: Path) -> str:
+    """Where a running or interrupted stage stands: its completed steps and the progress of the next."""
+    record = read_build(scratch)
+    if record is None:
+        return "in progress, or interrupted before its first step (restarts cleanly)"
+    steps = ", ".join(record.get("steps", {})) or "none"
+    progress = f"; {record['progress']}" if record.get("progress") else ""
+    return f"in progress, or interrupted (resumes): steps done: {steps}{progress}"
 
 
 class RunStore:
@@ -59,28 +131,69 @@ class RunStore:
         record: dict[str, Any] = json.loads((self.stage_dir(stage_id) / STAGE_RECORD).read_text())
         return record
 
-    @contextlib.contextmanager
-    def building(self, stage_id: str, spec: dict[str, Any]) -> Iterator[Path]:
-        """Yield a scratch directory for a stage; on success it becomes the stage's directory.
+    def scratch_dir(self, stage_id: str) -> Path:
+        return self.stages_dir / f".{stage_id}.partial"
 
-        On failure the scratch directory is removed and the error is recorded under failed/.
+    def _open_build(self, stage_id: str, spec: dict[str, Any], provenance: dict[str, Any]) -> StageBuild:
+        """Continue the scratch directory of an interrupted build of this very stage, or start a new one."""
+        scratch = self.scratch_dir(stage_id)
+        discarded = ""
+        if scratch.exists():
+            record = read_build(scratch)
+            if record is None:
+                discarded = "it was interrupted before its first record"
+            elif canonical_json(record.get("spec")) != canonical_json(spec):
+                discarded = "its spec differs"
+            elif not same_build(record.get("provenance", {}), provenance):
+                discarded = "it was started with other code, libraries, device or precision"
+            else:
+                return StageBuild(scratch, spec, record["provenance"], record.get("steps", {}))
+            shutil.rmtree(scratch)
+        scratch.mkdir(parents=True)
+        build = StageBuild(scratch, spec, provenance, discarded=discarded)
+        build.save()
+        return build
+
+    @contextlib.contextmanager
+    def building(
+        self, stage_id: str, spec: dict[str, Any], provenance: dict[str, Any]
+    ) -> Iterator[StageBuild]:
+        """Yield the stage's build in its scratch directory; on success it becomes the stage's directory,
+        with `stage.json` holding the spec, the provenance and the seconds of each step.
+
+        On failure the scratch directory is removed and the error is recorded under failed/; on an
+        interruption (KeyboardInterrupt, SystemExit) it is kept so that the next run continues it.
         """
         if self.is_done(stage_id):
             raise RuntimeError(f"stage {stage_id} is already finished; refusing to overwrite it")
         failed = self.failed_dir / f"{stage_id}.json"
+        build = self._open_build(stage_id, spec, provenance)
         try:
-            with atomic_directory(self.stage_dir(stage_id)) as tmp:
-                yield tmp
-                atomic_write_json(tmp / STAGE_RECORD, spec)
-        except BaseException as exc:
-            if not isinstance(exc, KeyboardInterrupt):
-                message = exc.one_line() if isinstance(exc, XltError) else f"{type(exc).__name__}: {exc}"
-                atomic_write_json(
-                    failed, {"stage_id": stage_id, "error": message, "traceback": traceback.format_exc()}
-                )
+            yield build
+            shutil.rmtree(build.directory / WORK_DIR, ignore_errors=True)
+            atomic_write_json(
+                build.directory / STAGE_RECORD, {**spec, "provenance": build.provenance, "steps": build.steps}
+            )
+            final = self.stage_dir(stage_id)
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(build.directory, final)
+            # after the rename, so that a kill at any point leaves either a continuable build or a stage
+            (final / BUILD_RECORD).unlink(missing_ok=True)
+        except Exception as exc:
+            message = exc.one_line() if isinstance(exc, XltError) else f"{type(exc).__name__}: {exc}"
+            atomic_write_json(
+                failed, {"stage_id": stage_id, "error": message, "traceback": traceback.format_exc()}
+            )
+            shutil.rmtree(build.directory, ignore_errors=True)
             raise
         if failed.exists():
             failed.unlink()
+
+    def provenance(self, stage_id: str) -> dict[str, Any] | None:
+        """What a finished stage was built with; None for stages built before xlt recorded it."""
+        recorded: dict[str, Any] | None = self.read_record(stage_id).get("provenance")
+        return recorded
 
     def clear_failure(self, stage_id: str) -> None:
         path = self.failed_dir / f"{stage_id}.json"
@@ -94,8 +207,8 @@ class RunStore:
                 out.append(StageStatus(stage_id, "done"))
             elif (failure := self.failure(stage_id)) is not None:
                 out.append(StageStatus(stage_id, "failed", str(failure.get("error", ""))))
-            elif (self.stages_dir / f".{stage_id}.partial").exists():
-                out.append(StageStatus(stage_id, "running", "in progress, or interrupted (restarts cleanly)"))
+            elif self.scratch_dir(stage_id).exists():
+                out.append(StageStatus(stage_id, "running", _build_detail(self.scratch_dir(stage_id))))
             else:
                 out.append(StageStatus(stage_id, "pending"))
         return out

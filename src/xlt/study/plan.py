@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from xlt import __version__
 from xlt.core.errors import ConfigError
 from xlt.core.hashing import config_hash
 from xlt.data.schema import TaskType
@@ -24,6 +23,9 @@ from xlt.training.config import TrainingConfig
 # Settings enter a stage's spec only where they differ from their defaults, so adding a new setting
 # (with a default that keeps the old behaviour) leaves every finished stage's identity unchanged; a change
 # of an existing default must bump this number.
+# Precision enters as set, `auto` unresolved (resolving it would rename every finished stage): what `auto`
+# resolved to is recorded in the stage's provenance, carried by its result rows, and a stage reused where
+# `auto` resolves otherwise is reported (`study.runner.precision_warning`).
 STAGE_FORMAT = 2
 KIND_PREFIX = {"intermediate": "int", "target": "tgt"}
 
@@ -350,9 +352,3 @@ def _tatoeba_checks(config: StudyConfig, intermediates: list[Stage], planned: se
             )
         )
     return [stage for stage in stages if stage.stage_id not in planned]
-
-
-def provenance() -> dict[str, str]:
-    from xlt.core.settings import git_commit
-
-    return {"xlt_version": __version__, "git_commit": git_commit()}

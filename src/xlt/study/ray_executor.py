@@ -15,6 +15,7 @@ from typing import Any
 
 from xlt.core.errors import ConfigError
 from xlt.runs.store import RunStore
+from xlt.study.execute import run_stage
 from xlt.study.plan import Stage, StudyPlan
 
 # settings of the driver that workers need (data and cache locations, hub access)
@@ -23,8 +24,6 @@ FORWARDED_ENV = ("XLT_DATA_DIR", "XLT_CACHE_DIR", "HF_HOME", "HF_HUB_OFFLINE", "
 
 def _ray_stage(stage: Stage, root: str, data_dir: str, parent: tuple[str, str] | None) -> tuple[str, str]:
     """Runs inside a Ray worker. `parent` is the (state, detail) of the intermediate task, if any."""
-    from xlt.study.runner import run_stage
-
     if parent is not None and parent[0] != "done":
         return (
             "skipped",

@@ -18,10 +18,11 @@ from xlt.analysis.languages import SIZE_SOURCE, LanguageGroup, language_groups
 from xlt.core.errors import ConfigError
 from xlt.core.io import atomic_path, atomic_write_json
 from xlt.data.schema import TaskType
+from xlt.runs.provenance import ROW_FIELDS, environment, row_fields
 from xlt.runs.store import RunStore
-from xlt.study.plan import Stage, StudyPlan, provenance
+from xlt.study.plan import Stage, StudyPlan
 from xlt.study.robustness import ROBUST_GAINS_CSV, ROBUSTNESS_CSV, robustness_tables
-from xlt.study.runner import load_predictions
+from xlt.study.stage_files import load_predictions
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
@@ -58,8 +59,7 @@ SCORE_COLUMNS = [
     "stage_chain",
     "stage_id",
     "config_hash",
-    "xlt_version",
-    "git_commit",
+    *ROW_FIELDS,
     "data_files",
 ]
 
@@ -73,13 +73,14 @@ def scores_frame(payload: dict[str, Any]) -> pd.DataFrame:
 
 
 def score_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
-    """One row per (stage, language) score with its provenance."""
-    meta = provenance()
+    """One row per (stage, language) score with its provenance: the code, libraries, device and precision
+    the stage was built with ("unrecorded" for stages built before xlt recorded them)."""
     config_hash = plan.config.hash()
     rows = []
     for stage in plan.targets:
         if not store.is_done(stage.stage_id):
             continue
+        meta = row_fields(store.provenance(stage.stage_id))
         for language, entry in load_predictions(store, stage).items():
             rows.append(
                 {
@@ -210,7 +211,9 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         "study": plan.config.name,
         "config": plan.config.resolved(),
         "config_hash": plan.config.hash(),
-        **provenance(),
+        # of the process that wrote these files; each score row carries its own stage's
+        "xlt_version": environment()["xlt_version"],
+        "git_commit": environment()["git_commit"],
         "confidence": plan.config.evaluation.confidence,
         "averaging": "macro over languages (unweighted)",
         "language_groups": {

@@ -1,35 +1,20 @@
-"""Execution of a study plan: finished stages are reused, interrupted ones restart, failures are recorded."""
+"""Execution of a study plan: finished stages are reused, interrupted ones resume, failures are recorded.
+Each stage is built by `study.execute` (locally here, or on Ray by `study.ray_executor`)."""
 
 from __future__ import annotations
 
-import dataclasses
-import gc
-import json
-import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Literal, get_args
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from xlt.core.errors import XltError
-from xlt.core.io import atomic_write_json
-from xlt.evaluation.zero_shot import evaluate_language
-from xlt.models.encoders import encoder_info
-from xlt.models.sentence import SentenceEncoder
 from xlt.runs.store import RunStore
+from xlt.study.execute import run_stage, stage_provenance
 from xlt.study.plan import Stage, StudyPlan
-from xlt.training.kinds import make_kind
-from xlt.training.kinds.base import TaskKind
-from xlt.training.loop import fit
-from xlt.training.robust import SmoothedKind
-
-log = logging.getLogger("xlt")
-PREDICTIONS = "predictions.json"
+from xlt.study.steps import checkpoint_interval
 
 
 @dataclass
@@ -38,169 +23,25 @@ class RunOutcome:
     reused: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    # finished stages reused although built with another precision than `auto` resolves to here
+    warnings: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
 
-@contextmanager
-def stage_log(path: Path) -> Iterator[None]:
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    previous = log.level
-    log.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(previous)
-        handler.close()
-
-
-def _load_encoder(stage: Stage, store: RunStore) -> SentenceEncoder | None:
-    if encoder_info(stage.encoder).kind == "lexical":
+def precision_warning(stage: Stage, store: RunStore) -> str | None:
+    """Why a finished stage's results may differ from what this machine would compute: `precision: auto`
+    resolved to another precision where it was built. The stage is still reused (its id names the setting,
+    not the resolution), and its result rows carry the precision it was built with."""
+    recorded = store.provenance(stage.stage_id)
+    if recorded is None:
         return None
-    encoder = SentenceEncoder(stage.encoder)
-    if stage.parent is not None:
-        encoder.load_trained(store.stage_dir(stage.parent.stage_id))
-        log.info("loaded encoder trained by %s", stage.parent.stage_id)
-    return encoder
-
-
-def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progress | None = None) -> None:
-    task = stage.task_spec
-    english = task.languages["train"][0] if "train" in task.languages else None
-    spec = stage.spec()
-    with store.building(stage.stage_id, spec) as out, stage_log(store.log_path(stage.stage_id)):
-        log.info("stage %s: %s", stage.stage_id, json.dumps(spec, sort_keys=True))
-        encoder = _load_encoder(stage, store)
-        kind = None
-        if encoder is not None and stage.training is not None and english is not None:
-            kind = make_kind(encoder, task, stage.training)
-            label = f"  train {stage.chain} s{stage.seed}"
-            bar = progress.add_task(label, total=None) if progress else None
-
-            def on_step(step: int, total: int, loss: float) -> None:
-                if progress is not None and bar is not None:
-                    progress.update(bar, completed=step, total=total, description=f"{label} loss {loss:.3f}")
-
-            train = task.load(data_dir, "train", english)
-            # RS-DA: the (limited) training set plus K synonym-substituted copies of each example
-            if stage.training.robust.method == "rs-da":
-                from xlt.robustness.augment import augment_dataset
-                from xlt.robustness.neighbours import load_neighbours
-
-                limit = stage.training.train_limit
-                train = train.select(range(min(limit, len(train)))) if limit else train
-                train = augment_dataset(
-                    train, task.type, load_neighbours(data_dir), stage.training.robust.copies, stage.seed
-                )
-                log.info(
-                    "rs-da: %d training examples with %d augmented copies each",
-                    len(train),
-                    stage.training.robust.copies,
-                )
-            training = stage.training
-            if training.robust.method == "rs-da":  # the limit was applied before augmenting
-                training = training.model_copy(update={"train_limit": None})
-            report = fit(
-                kind,
-                train,
-                task.load(data_dir, "dev", english),
-                training,
-                stage.seed,
-                on_step=on_step,
-                stage=stage.stage_id,
-            )
-            if progress is not None and bar is not None:
-                progress.remove_task(bar)
-            for entry in report.history:
-                log.info(
-                    "step %d loss %.4f dev %s %.4f",
-                    entry["step"],
-                    entry["loss"],
-                    task.metric,
-                    entry["dev_score"],
-                )
-            log.info(
-                "best English dev %.4f at step %d; %.1f s, %d tokens (%s)",
-                report.best_dev,
-                report.best_step,
-                report.seconds,
-                report.train_tokens,
-                report.precision,
-            )
-            atomic_write_json(out / "train.json", dataclasses.asdict(report))
-            kind.save(out, {"stage": stage.stage_id})
-        if stage.kind == "target" and stage.alignment != "none" and encoder is not None:
-            from xlt.alignment.fit import fit_alignment
-            from xlt.models.modules import save_module
-            from xlt.models.sentence import ALIGNMENT_DIR
-
-            aligned = fit_alignment(
-                encoder, task, data_dir, stage.languages, stage.alignment, seed=stage.seed
-            )
-            encoder.post_pooling = aligned
-            save_module(aligned, out / ALIGNMENT_DIR)
-            log.info("aligned with %s: projections for %s", stage.alignment, ", ".join(aligned.projections))
-        if stage.kind == "target":
-            if kind is not None and stage.training is not None and stage.training.robust.method == "rs-noise":
-                # randomized smoothing: every test prediction is a vote over noisy passes
-                kind = cast(TaskKind, SmoothedKind(kind, stage.training.robust, seed=stage.seed))
-            _evaluate(stage, kind, encoder, data_dir, out, progress)
-            if stage.robustness is not None and kind is not None:
-                from xlt.robustness.suites import ROBUSTNESS, run_suites
-
-                suites = run_suites(
-                    stage.robustness,
-                    kind,
-                    task,
-                    data_dir,
-                    stage.languages,
-                    stage.max_examples,
-                    stage.precision,
-                )
-                atomic_write_json(out / ROBUSTNESS, suites)
-        del encoder, kind
-        gc.collect()
-
-
-def _evaluate(
-    stage: Stage,
-    kind: TaskKind | None,
-    encoder: SentenceEncoder | None,
-    data_dir: Path,
-    out: Path,
-    progress: Progress | None,
-) -> None:
-    task = stage.task_spec
-    label = f"  eval {stage.chain} s{stage.seed}"
-    bar = progress.add_task(label, total=len(stage.languages)) if progress else None
-    predictions: dict[str, Any] = {}
-    for language in stage.languages:
-        result = evaluate_language(
-            task,
-            data_dir,
-            language,
-            kind=kind,
-            encoder=encoder,
-            max_examples=stage.max_examples,
-            precision=stage.precision,
-        )
-        log.info("%s %s = %.4f (n=%d)", language, task.metric, result.score, result.n)
-        predictions[language] = {
-            "ids": result.ids,
-            "gold": result.gold,
-            "pred": result.pred,
-            "score": result.score,
-            "extra": result.extra,
-            "metric": task.metric,
-            "files": task.file_hashes("test", language),
-        }
-        if progress is not None and bar is not None:
-            progress.advance(bar)
-    if progress is not None and bar is not None:
-        progress.remove_task(bar)
-    atomic_write_json(out / PREDICTIONS, predictions)
+    here = stage_provenance(stage)
+    differs = [
+        f"{key} {recorded.get(key)} (here: {here[key]})"
+        for key in ("train_precision", "eval_precision")
+        if key in recorded and recorded[key] != here[key]
+    ]
+    return f"reused, but built with {', '.join(differs)}" if differs else None
 
 
 Executor = Literal["local", "ray"]
@@ -224,6 +65,7 @@ def run_plan(
     outcome = RunOutcome()
     start = time.perf_counter()
     stages = plan.stages
+    checkpoint_interval()  # a malformed setting stops the study before any stage, not inside each
     store.remove_orphans({s.stage_id for s in stages})
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:
@@ -232,6 +74,9 @@ def run_plan(
         for stage in stages:
             if store.is_done(stage.stage_id):
                 outcome.reused.append(stage.stage_id)
+                if (warning := precision_warning(stage, store)) is not None:
+                    outcome.warnings[stage.stage_id] = warning
+                    console.print(f"[yellow]stage {stage.stage_id}:[/yellow] {warning}")
             elif (failure := store.failure(stage.stage_id)) is not None and not retry_failed:
                 outcome.failed[stage.stage_id] = str(failure.get("error"))
             else:
@@ -258,24 +103,3 @@ def run_plan(
                 finished(stage, *run_stage(stage, store, data_dir, progress))
     outcome.seconds = time.perf_counter() - start
     return outcome
-
-
-def run_stage(
-    stage: Stage, store: RunStore, data_dir: Path, progress: Progress | None = None
-) -> tuple[str, str]:
-    """Build one stage whose intermediate (if any) is finished: ("done" | "failed" | "skipped", detail)."""
-    parent = stage.parent.stage_id if stage.parent is not None else None
-    if parent is not None and not store.is_done(parent):
-        return "skipped", f"its intermediate stage {parent} did not finish"
-    try:
-        execute_stage(stage, store, data_dir, progress)
-    except XltError as exc:
-        return "failed", exc.one_line()
-    except Exception as exc:
-        return "failed", f"{type(exc).__name__}: {exc}"
-    return "done", ""
-
-
-def load_predictions(store: RunStore, stage: Stage) -> dict[str, dict[str, Any]]:
-    data: dict[str, dict[str, Any]] = json.loads((store.stage_dir(stage.stage_id) / PREDICTIONS).read_text())
-    return data

@@ -1,23 +1,30 @@
 """The one training loop every task type shares: bucketed batches, AdamW with warm-up and linear decay,
-mixed precision, gradient clipping, divergence checks, and English-dev model selection."""
+mixed precision, gradient clipping, divergence checks, English-dev model selection, and checkpoints from
+which an interrupted run resumes to exactly the result of an uninterrupted one."""
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from datasets import Dataset
 
 from xlt.core.errors import TrainingDiverged
+from xlt.core.io import atomic_path
 from xlt.models.precision import resolve_precision
 from xlt.training.config import TrainingConfig
 from xlt.training.kinds.base import TaskKind
 from xlt.training.robust import training_loss
+
+log = logging.getLogger("xlt")
 
 
 @dataclass
@@ -29,6 +36,24 @@ class TrainReport:
     train_tokens: int
     precision: str
     history: list[dict[str, float]] = field(default_factory=list)
+    # the checkpoint step training continued from (0: it ran from the start)
+    resumed_from: int = 0
+
+
+@dataclass(frozen=True)
+class Checkpoints:
+    """Where and how often `fit` saves its full state: after every `every_steps` steps and/or once
+    `every_seconds` have passed since the last save (None: not by that criterion)."""
+
+    path: Path
+    every_steps: int | None = None
+    every_seconds: float | None = 600.0
+    # told (step, total) after each save, e.g. to show progress in `xlt status`
+    on_save: Callable[[int, int], None] | None = None
+
+    def due(self, step: int, since_last: float) -> bool:
+        by_steps = self.every_steps is not None and step % self.every_steps == 0
+        return by_steps or (self.every_seconds is not None and since_last >= self.every_seconds)
 
 
 def seed_everything(seed: int) -> None:
@@ -50,6 +75,33 @@ def length_bucketed_batches(lengths: list[int], batch_size: int, rng: random.Ran
     return batches
 
 
+def _rng_states(rng: random.Random) -> dict[str, Any]:
+    """Every random state training draws from, as plain values and tensors (safe to load)."""
+    name, keys, position, has_gauss, gauss = np.random.get_state(legacy=True)
+    return {
+        "batches": rng.getstate(),
+        "python": random.getstate(),
+        "numpy": (name, np.asarray(keys).tolist(), position, has_gauss, gauss),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def _restore_rng_states(rng: random.Random, states: dict[str, Any]) -> None:
+    rng.setstate(states["batches"])
+    random.setstate(states["python"])
+    name, keys, position, has_gauss, gauss = states["numpy"]
+    np.random.set_state((name, np.array(keys, dtype=np.uint32), position, has_gauss, gauss))
+    torch.set_rng_state(states["torch"])
+    if states["cuda"]:
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
 def _schedule(total: int, warmup: int) -> Callable[[int], float]:
     def factor(step: int) -> float:
         if step < warmup:
@@ -68,8 +120,13 @@ def fit(
     *,
     on_step: Callable[[int, int, float], None] | None = None,
     stage: str = "stage",
+    checkpoints: Checkpoints | None = None,
 ) -> TrainReport:
-    """Train `kind.model` in place; it ends holding the checkpoint with the best English dev score."""
+    """Train `kind.model` in place; it ends holding the state with the best English dev score.
+
+    With `checkpoints`, the full training state (trainable weights, optimizer, schedule, every random
+    state, batch order, best state and dev curve) is saved as it goes, and a run that finds a checkpoint of
+    the same run continues from it, ending bit-identical to a run that was never interrupted."""
     seed_everything(seed)
     rng = random.Random(seed)
     precision = resolve_precision(config.precision)
@@ -112,9 +169,32 @@ def fit(
     history: list[dict[str, float]] = []
     batches: list[list[int]] = []
     tokens = 0
-    start = time.perf_counter()
+    elapsed = 0.0
+    first = 1
+    # what a checkpoint must agree with to be continued: the same run of the same data
+    run = {"seed": seed, "total": total, "examples": len(lengths), "config": config.model_dump(mode="json")}
+    if checkpoints is not None and checkpoints.path.is_file():
+        saved = torch.load(checkpoints.path, map_location="cpu", weights_only=True)
+        if saved["run"] != run:
+            log.warning("%s: ignoring checkpoint %s, which belongs to another run", stage, checkpoints.path)
+        else:
+            kind.load_state(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            _restore_rng_states(rng, saved["rng"])
+            best_dev, best_step, best_state = saved["best_dev"], saved["best_step"], saved["best_state"]
+            history, batches, tokens, elapsed = (
+                saved["history"],
+                saved["batches"],
+                saved["tokens"],
+                saved["seconds"],
+            )
+            first = saved["step"] + 1
+            log.info("%s: resumed from the checkpoint at step %d of %d", stage, saved["step"], total)
+    start = time.perf_counter() - elapsed
+    last_save = time.perf_counter()
     model.train(train_mode)
-    for step in range(1, total + 1):
+    for step in range(first, total + 1):
         if not batches:
             batches = length_bucketed_batches(lengths, config.batch_size, rng)
         optimizer.zero_grad(set_to_none=True)
@@ -137,6 +217,32 @@ def fit(
             if dev_score > best_dev:
                 best_dev, best_step, best_state = dev_score, step, kind.trainable_state()
             model.train(train_mode)
+        if (
+            checkpoints is not None
+            and step < total
+            and checkpoints.due(step, time.perf_counter() - last_save)
+        ):
+            _save_checkpoint(
+                checkpoints.path,
+                {
+                    "run": run,
+                    "step": step,
+                    "model": kind.trainable_state(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": _rng_states(rng),
+                    "best_dev": best_dev,
+                    "best_step": best_step,
+                    "best_state": best_state,
+                    "history": history,
+                    "batches": batches,
+                    "tokens": tokens,
+                    "seconds": time.perf_counter() - start,
+                },
+            )
+            last_save = time.perf_counter()
+            if checkpoints.on_save is not None:
+                checkpoints.on_save(step, total)
     kind.load_state(best_state)
     model.eval()
     return TrainReport(
@@ -147,4 +253,5 @@ def fit(
         train_tokens=tokens,
         precision=precision,
         history=history,
+        resumed_from=first - 1,
     )
