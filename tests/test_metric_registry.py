@@ -14,7 +14,7 @@ from xlt.core.errors import ConfigError
 from xlt.data.schema import TaskType
 from xlt.metrics import METRICS, MetricSpec, get_metric, metrics_for
 from xlt.metrics.correlation import pearson, rowwise_pearson
-from xlt.tasks.custom import METRICS_BY_TYPE
+from xlt.tasks.schema import METRICS_BY_TYPE
 
 N_ITEMS = 40
 TAGS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
