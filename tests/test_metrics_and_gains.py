@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from xlt.analysis.gains import bootstrap_difference, bootstrap_gain, percentile_interval
+from xlt.analysis.gains import SeedReplicates, bootstrap_difference, bootstrap_gain
 from xlt.metrics.correlation import pearson, rowwise_spearman, spearman
 from xlt.models.lexical import dice
 
@@ -38,7 +38,8 @@ def test_identical_arms_give_zero_gain_and_zero_interval() -> None:
     preds = gold + rng.normal(size=(2, 50))
     estimate = bootstrap_gain(list(preds), list(preds.copy()), list(gold), "spearman", resamples=200, rng=rng)
     assert estimate.gain == 0.0 and estimate.gain_std == 0.0
-    assert percentile_interval(estimate.replicates, 0.95) == (0.0, 0.0)
+    result = estimate.seeds.inference(0.95)
+    assert (result.ci_low, result.ci_high, result.mde, result.p) == (0.0, 0.0, 0.0, 1.0)
 
 
 def test_gain_is_treated_minus_baseline_and_ci_covers_it() -> None:
@@ -50,8 +51,10 @@ def test_gain_is_treated_minus_baseline_and_ci_covers_it() -> None:
     per_seed = [spearman(t, gold) - spearman(b, gold) for t, b in zip(treated, baseline, strict=True)]
     assert estimate.gain == pytest.approx(np.mean(per_seed))
     assert estimate.gain_std == pytest.approx(np.std(per_seed, ddof=1))
-    low, high = percentile_interval(estimate.replicates, 0.95)
-    assert 0 < low < estimate.gain < high
+    # every seed's replicates were drawn on the same items
+    assert estimate.seeds.replicates.shape == (2, 500)
+    result = estimate.seeds.inference(0.95)
+    assert 0 < result.ci_low < estimate.gain < result.ci_high and result.p < 0.05
 
 
 def test_bootstrap_rejects_misaligned_arms() -> None:
@@ -64,14 +67,27 @@ def test_bootstrap_rejects_misaligned_arms() -> None:
 def test_unpaired_difference_covers_the_true_gap_and_centres_on_zero_for_equal_sets() -> None:
     rng = np.random.default_rng(3)
     gold_a, gold_b = rng.integers(0, 2, size=400), rng.integers(0, 2, size=300)
-    good = [np.where(rng.random(400) < 0.8, gold_a, 1 - gold_a) for _ in range(2)]  # ~80% correct
-    poor = [np.where(rng.random(300) < 0.6, gold_b, 1 - gold_b) for _ in range(2)]  # ~60% correct
+    good = [np.where(rng.random(400) < 0.8, gold_a, 1 - gold_a) for _ in range(5)]  # ~80% correct
+    poor = [np.where(rng.random(300) < 0.6, gold_b, 1 - gold_b) for _ in range(5)]  # ~60% correct
     gap = bootstrap_difference(good, list(gold_a), poor, list(gold_b), "accuracy", resamples=400, rng=rng)
     observed = np.mean([np.mean(g == gold_a) - np.mean(p == gold_b) for g, p in zip(good, poor, strict=True)])
-    low, high = percentile_interval(gap, 0.95)
-    assert 0.1 < low < observed < high < 0.3
+    result = gap.inference(0.95)
+    assert gap.estimates.mean() == pytest.approx(observed)
+    assert 0.1 < result.ci_low < observed < result.ci_high < 0.3
     same = bootstrap_difference(good, list(gold_a), good, list(gold_a), "accuracy", resamples=400, rng=rng)
-    low, high = percentile_interval(same, 0.95)
-    assert low < 0 < high  # unpaired: the two copies are resampled on their own, so not exactly zero
+    result = same.inference(0.95)
+    # unpaired: the two copies are resampled on their own, so the interval is not [0, 0]
+    assert result.ci_low < 0 < result.ci_high
     with pytest.raises(ValueError, match="shapes differ"):
         bootstrap_difference(good, list(gold_a), poor[:1], list(gold_b), "accuracy", rng=rng)
+
+
+def test_a_group_is_the_mean_of_its_members_per_seed_and_resample() -> None:
+    first = SeedReplicates(np.array([0.1, 0.2]), np.array([[0.1, 0.2, 0.3], [0.2, 0.2, 0.2]]))
+    second = SeedReplicates(np.array([0.3, 0.0]), np.array([[0.3, 0.2, 0.1], [0.0, 0.0, 0.0]]))
+    group = SeedReplicates.mean_of([first, second])
+    assert group is not None
+    np.testing.assert_allclose(group.estimates, [0.2, 0.1])
+    np.testing.assert_allclose(group.replicates, [[0.2, 0.2, 0.2], [0.1, 0.1, 0.1]])
+    three_seeds = SeedReplicates(np.zeros(3), np.zeros((3, 3)))
+    assert SeedReplicates.mean_of([first, three_seeds]) is None

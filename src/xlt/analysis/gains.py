@@ -1,22 +1,63 @@
-"""Gain of intermediate training over the baseline, with a paired bootstrap over test examples and seeds."""
+"""Gain of intermediate training over the baseline (or any paired difference of two arms), per seed with an
+item bootstrap that draws the same items for every seed and both arms; `xlt.analysis.inference` turns the
+per-seed estimates and replicates into an interval honest about seeds, a p-value and an MDE."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from xlt.analysis.inference import Inference, seed_item_inference
 from xlt.metrics import get_metric
 
 
 @dataclass(frozen=True)
+class SeedReplicates:
+    """Per-seed estimates (S,) of a difference and their item-bootstrap replicates (S, B), every seed's row
+    drawn on the same items; the unit every interval of a study is computed from."""
+
+    estimates: np.ndarray
+    replicates: np.ndarray
+
+    def inference(self, confidence: float) -> Inference:
+        return seed_item_inference(self.estimates, self.replicates, confidence=confidence)
+
+    @property
+    def std(self) -> float:
+        """The sd of the per-seed estimates (0 for one seed)."""
+        return float(self.estimates.std(ddof=1)) if len(self.estimates) > 1 else 0.0
+
+    @staticmethod
+    def mean_of(parts: Sequence[SeedReplicates]) -> SeedReplicates | None:
+        """The unweighted mean over parts (a language group: each language's items resampled on their
+        own, the seeds the same); None when the parts do not share their number of seeds and resamples."""
+        shapes = {part.replicates.shape for part in parts}
+        if not parts or len(shapes) != 1:
+            return None
+        return SeedReplicates(
+            np.mean([part.estimates for part in parts], axis=0),
+            np.mean([part.replicates for part in parts], axis=0),
+        )
+
+
+@dataclass(frozen=True)
 class GainEstimate:
+    """Treated minus baseline: the arms' seed means and the per-seed gains with their replicates."""
+
     baseline: float
     treated: float
-    gain: float
-    gain_std: float
-    replicates: np.ndarray
+    seeds: SeedReplicates
+
+    @property
+    def gain(self) -> float:
+        return float(self.seeds.estimates.mean())
+
+    @property
+    def gain_std(self) -> float:
+        return self.seeds.std
 
 
 def bootstrap_gain(
@@ -30,14 +71,12 @@ def bootstrap_gain(
 ) -> GainEstimate:
     """`baseline` and `treated` hold one list of per-item predictions per seed, same seeds, same items.
 
-    Each replicate draws items with replacement (the same draw for both arms: a paired bootstrap) and
-    seeds with replacement, and averages treated-minus-baseline over the drawn seeds.
-    """
+    One draw of items with replacement serves every seed and both arms (a paired bootstrap): row s of the
+    replicates is seed s's treated-minus-baseline score on each resample."""
     n_seeds, n = len(baseline), len(gold)
     if len(treated) != n_seeds or any(len(p) != n for p in [*baseline, *treated]):
         raise ValueError(f"shapes differ: {n_seeds} vs {len(treated)} seeds, {n} gold items")
     items = rng.integers(0, n, size=(resamples, n))
-    seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
     arm_scores, arm_replicates = [], []
     for arm in (baseline, treated):
         full, replicates = zip(
@@ -45,15 +84,10 @@ def bootstrap_gain(
         )
         arm_scores.append(np.array(full))
         arm_replicates.append(np.stack(replicates))
-    per_seed = arm_replicates[1] - arm_replicates[0]
-    replicates = per_seed[seeds, np.arange(resamples)[:, None]].mean(axis=1)
-    seed_gains = arm_scores[1] - arm_scores[0]
     return GainEstimate(
         baseline=float(arm_scores[0].mean()),
         treated=float(arm_scores[1].mean()),
-        gain=float(seed_gains.mean()),
-        gain_std=float(seed_gains.std(ddof=1)) if n_seeds > 1 else 0.0,
-        replicates=replicates,
+        seeds=SeedReplicates(arm_scores[1] - arm_scores[0], arm_replicates[1] - arm_replicates[0]),
     )
 
 
@@ -66,24 +100,22 @@ def bootstrap_difference(
     *,
     resamples: int = 1000,
     rng: np.random.Generator,
-) -> np.ndarray:
-    """Replicates of score(first) - score(second) for two different item sets (unpaired: each set is
-    resampled on its own), one list of per-item predictions per seed in each, seeds drawn with replacement."""
+) -> SeedReplicates:
+    """score(first) - score(second) per seed for two different item sets (unpaired: each set is resampled
+    on its own, with one draw per set that serves every seed)."""
     n_seeds = len(first)
     if len(second) != n_seeds or any(len(p) != len(first_gold) for p in first):
         raise ValueError(f"shapes differ: {n_seeds} vs {len(second)} seeds, {len(first_gold)} gold items")
     if any(len(p) != len(second_gold) for p in second):
         raise ValueError(f"shapes differ: {len(second_gold)} gold items in the second set")
     draws = [rng.integers(0, len(gold), size=(resamples, len(gold))) for gold in (first_gold, second_gold)]
-    seeds = rng.integers(0, n_seeds, size=(resamples, n_seeds))
-    per_seed = np.stack(
-        [
-            _score_and_replicates(a, first_gold, metric, draws[0])[1]
-            - _score_and_replicates(b, second_gold, metric, draws[1])[1]
-            for a, b in zip(first, second, strict=True)
-        ]
-    )
-    return np.asarray(per_seed[seeds, np.arange(resamples)[:, None]].mean(axis=1))
+    estimates, replicates = [], []
+    for a, b in zip(first, second, strict=True):
+        score_a, draws_a = _score_and_replicates(a, first_gold, metric, draws[0])
+        score_b, draws_b = _score_and_replicates(b, second_gold, metric, draws[1])
+        estimates.append(score_a - score_b)
+        replicates.append(draws_a - draws_b)
+    return SeedReplicates(np.asarray(estimates), np.stack(replicates))
 
 
 def _score_and_replicates(

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, stats
 
 POWER = 0.8
@@ -212,3 +213,42 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     stepped = p[order] * (m - np.arange(m))
     adjusted[order] = np.minimum(1.0, np.maximum.accumulate(stepped))
     return adjusted
+
+
+def adjust_families(frame: pd.DataFrame, p_column: str = "p") -> pd.DataFrame:
+    """`q` (Benjamini-Hochberg) and `p_holm` (Holm) computed within each `family` of tests of the frame."""
+    q = np.full(len(frame), np.nan)
+    p_holm = np.full(len(frame), np.nan)
+    if frame.empty:
+        return frame.assign(q=q, p_holm=p_holm)
+    for _, index in frame.groupby("family", sort=False).indices.items():
+        p = frame[p_column].to_numpy(dtype=np.float64)[index]
+        q[index] = benjamini_hochberg(p)
+        p_holm[index] = holm(p)
+    return frame.assign(q=q, p_holm=p_holm)
+
+
+def inference_columns(result: Inference) -> dict[str, float]:
+    """The columns every table of effects carries: the interval, its standard error, p and the MDE."""
+    return {
+        "ci_low": result.ci_low,
+        "ci_high": result.ci_high,
+        "se": result.se,
+        "p": result.p,
+        "mde": result.mde,
+    }
+
+
+# variance of Fisher's z of each coefficient: 1 / (n - 3) for Pearson; Fieller, Hartley and Pearson (1957)
+# for Spearman (1.06 / (n - 3)) and Kendall (0.437 / (n - 4))
+_FISHER_Z_VARIANCE = {"pearson": (1.0, 3), "spearman": (1.06, 3), "kendall": (0.437, 4)}
+
+
+def correlation_mde(method: str, n: int, *, alpha: float = 0.05, power: float = POWER) -> float:
+    """The smallest correlation a two-sided test at `alpha` detects with `power` from `n` pairs, through
+    Fisher's z transform; NaN where n is too small."""
+    scale, offset = _FISHER_Z_VARIANCE[method]
+    if n <= offset:
+        return math.nan
+    z = (stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)) * math.sqrt(scale / (n - offset))
+    return float(math.tanh(z))

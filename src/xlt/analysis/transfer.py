@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from xlt.analysis.correlation import correlation_table, mixed_effects
+from xlt.analysis.inference import adjust_families, correlation_mde
 from xlt.analysis.selection import selection_table
 
 MACRO = "macro-avg"
@@ -82,6 +83,13 @@ def analyse(
         table.insert(0, "view", view)
         tables.append(table)
     correlations = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    if not correlations.empty:
+        # one family of tests per estimator and coefficient: every view (target, language, group, pooled)
+        family = "correlations of " + correlations.estimator + " (" + correlations.method + ")"
+        correlations = adjust_families(correlations.assign(family=family), p_column="p_value")
+        alpha = 1 - confidence
+        pairs = zip(correlations.method, correlations.n, strict=True)
+        correlations = correlations.assign(mde=[correlation_mde(m, int(n), alpha=alpha) for m, n in pairs])
     candidates = joined[joined.level.isin(["target", "group"])]
     selection = selection_table(candidates) if not candidates.empty else pd.DataFrame()
     mixed_rows = []

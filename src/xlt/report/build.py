@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xlt.analysis.inference import FEW_SEEDS
 from xlt.analysis.languages import AFRICAN, SIZE_SOURCE, canonical, pretraining_gib
 from xlt.analysis.transfer import MACRO, TransferAnalysis, analyse, join_similarity
 from xlt.analysis.typology import FEATURE_SET, distance_to_english, dominant_script
 from xlt.core.errors import ConfigError
 from xlt.report import figures
+from xlt.report.findings import Question, findings_section
 from xlt.report.markdown import html_page, md_table, pivot, write_csv, write_text
 from xlt.report.robustness import robustness_section
 from xlt.study.results import gains_frame, read_results, scores_frame
@@ -84,13 +86,21 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
         gains = gains[gains.variant == "standard"]
         scores = scores[scores.variant == "standard"]
     transfer = gains[gains.target != "tatoeba"]
-    sections: list[str] = [f"# Study report: {payload['study']}\n"]
-    sections.append(
+    n_seeds = len(payload["config"]["seeds"])
+    head: list[str] = [f"# Study report: {payload['study']}\n"]
+    head.append(
         f"Config hash `{payload['config_hash']}`, xlt {payload.get('xlt_version')} (git "
         f"`{str(payload.get('git_commit'))[:10]}`). Gains are with-intermediate minus baseline, mean over "
-        f"{len(payload['config']['seeds'])} seed(s); CIs are {round(confidence * 100)}% paired bootstrap "
-        "over test items and seeds. Averages over languages are unweighted (macro).\n"
+        f"{n_seeds} seed(s); intervals are {round(confidence * 100)}% over test items (paired bootstrap) and "
+        "seeds (the seed variance with seeds - 1 degrees of freedom; see the README, 'Statistics'). "
+        "Averages over languages are unweighted (macro).\n"
     )
+    if n_seeds < FEW_SEEDS:
+        head.append(
+            f"**With {n_seeds} seed(s) the seed variance is barely estimated**: intervals are wide and "
+            f"findings few; run at least {FEW_SEEDS} seeds.\n"
+        )
+    sections: list[str] = []
     analysis: TransferAnalysis | None = None
     if transfer.empty:
         sections.append("No gains: the study has no intermediate tasks.\n")
@@ -107,17 +117,70 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
             analysis = analyse(joined, permutations=permutations, confidence=confidence)
             sections += _similarity_section(analysis, out, confidence)
     robustness = pd.DataFrame(payload.get("robustness") or [])
+    robust_gains = pd.DataFrame(payload.get("robust_gains") or [])
     if not robustness.empty:
-        sections += robustness_section(robustness, pd.DataFrame(payload.get("robust_gains") or []), out)
+        sections += robustness_section(robustness, robust_gains, out)
     sections += _languages_section(
         language_table(scores[scores.target != "tatoeba"], transfer, data_dir), out
     )
 
-    markdown = "\n".join(sections)
+    smallest = float(payload["config"].get("evaluation", {}).get("smallest_effect", 0.02))
+    findings = findings_section(_questions(gains, analysis, robustness, robust_gains), smallest)
+    markdown = "\n".join([*head, *findings, *sections])
     md_path, html_path = out / "report.md", out / "report.html"
     write_text(md_path, markdown)
     write_text(html_path, html_page(markdown, out))
     return Report(md_path, html_path, analysis)
+
+
+def _questions(
+    gains: pd.DataFrame,
+    analysis: TransferAnalysis | None,
+    robustness: pd.DataFrame,
+    robust_gains: pd.DataFrame,
+) -> list[Question]:
+    """The study's research questions, each with its tests (rows with p, q and, but for correlations, MDE)."""
+    with_tests = gains[gains.q.notna()] if "q" in gains else gains.iloc[0:0]
+    correlations = pd.DataFrame()
+    if analysis is not None and "q" in analysis.correlations:
+        spearman = analysis.correlations[analysis.correlations.method == "spearman"]
+        # a row's target (per-target view) or language (per-language views); pooled views have neither
+        where = pd.Series("all", index=spearman.index, dtype=object)
+        for column in ("language", "target"):
+            if column in spearman:
+                where = spearman[column].where(spearman[column].notna(), where)
+        correlations = spearman.assign(where=where)
+    robust_keys = ["target", "variant", "intermediate", "suite", "language"]
+    return [
+        Question(
+            "Does intermediate training change zero-shot transfer?",
+            with_tests,
+            "gain",
+            ["target", "intermediate", "language"],
+            "gains.csv",
+        ),
+        Question(
+            "Does task similarity predict the gain? (Spearman)",
+            correlations,
+            "coefficient",
+            ["estimator", "view", "where"],
+            "report/correlations.csv",
+        ),
+        Question(
+            "What do perturbations cost? (drop: clean - perturbed)",
+            robustness if "q" in robustness else pd.DataFrame(),
+            "drop",
+            robust_keys,
+            "robustness.csv",
+        ),
+        Question(
+            "Does robust training help under perturbation? (robust - standard, perturbed inputs)",
+            robust_gains if "q" in robust_gains else pd.DataFrame(),
+            "gain",
+            robust_keys,
+            "robust_gains.csv",
+        ),
+    ]
 
 
 def _gains_section(
@@ -136,7 +199,11 @@ def _gains_section(
         "gain_std",
         "ci_low",
         "ci_high",
+        "p",
+        "q",
+        "mde",
     ]
+    columns = [c for c in columns if c in macro]
     sections = ["## Gains\n", f"![gain heatmap](figures/{heat.name})\n", md_table(macro[columns])]
     groups = transfer[(transfer.members != transfer.language) & (transfer.language != MACRO)]
     if not groups.empty:

@@ -68,6 +68,12 @@ class EvaluationConfig(BaseModel):
     high_resource_gib: float = Field(
         10.0, gt=0, description="GiB of pre-training text (CC-100) from which a language is high-resource"
     )
+    smallest_effect: float = Field(
+        0.02,
+        gt=0,
+        description="smallest effect of interest (in the metric's units): where no test of a question "
+        "survives, an MDE at or below it means no effect that large, above it an underpowered design",
+    )
 
 
 class TargetEntry(BaseModel):

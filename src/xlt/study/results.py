@@ -13,7 +13,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from xlt.analysis.gains import bootstrap_gain, percentile_interval
+from xlt.analysis.gains import SeedReplicates, bootstrap_gain
+from xlt.analysis.inference import FEW_SEEDS, adjust_families, inference_columns
 from xlt.analysis.languages import SIZE_SOURCE, LanguageGroup, language_groups
 from xlt.core.errors import ConfigError
 from xlt.core.io import atomic_path, atomic_write_json
@@ -42,8 +43,17 @@ GAIN_COLUMNS = [
     "gain_std",
     "ci_low",
     "ci_high",
+    "se",
+    "p",
+    "mde",
+    "family",
+    "q",
+    "p_holm",
     "members",
 ]
+# the families of tests whose p-values are adjusted together (Benjamini-Hochberg q, Holm)
+LANGUAGE_FAMILY = "gains per language"
+GROUP_FAMILY = "gains per language group"
 SCORE_COLUMNS = [
     "encoder",
     "encoder_weights",
@@ -106,7 +116,9 @@ def score_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
 
 
 def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
-    """Per language and macro-averaged over languages: baseline, treated, gain (mean, sd over seeds), CI."""
+    """Per language and per language group (macro-average first): baseline, treated, gain (mean and sd
+    over seeds), its interval, p-value and MDE (`xlt.analysis.inference`), and the p-values adjusted
+    within their family (every per-language gain of the study; every group gain)."""
     evaluation = plan.config.evaluation
     rng = np.random.default_rng(0)
     groups: dict[tuple[str, str, str, str], dict[int, Stage]] = {}
@@ -129,8 +141,10 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
             continue
         treated = [load_predictions(store, by_seed[s]) for s in seeds]
         base = [load_predictions(store, baseline_stages[s]) for s in seeds]
-        replicate_sets, estimates = [], []
-        for language in by_seed[seeds[0]].languages:
+        head = {"encoder": encoder, "target": target, "variant": variant, "intermediate": intermediate}
+        languages = list(by_seed[seeds[0]].languages)
+        estimates = {}
+        for language in languages:
             gold = treated[0][language]["gold"]
             estimate = bootstrap_gain(
                 [b[language]["pred"] for b in base],
@@ -140,28 +154,13 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
                 resamples=evaluation.bootstrap,
                 rng=rng,
             )
-            low, high = percentile_interval(estimate.replicates, evaluation.confidence)
+            estimates[language] = estimate
             rows.append(
-                {
-                    "encoder": encoder,
-                    "target": target,
-                    "variant": variant,
-                    "intermediate": intermediate,
-                    "language": language,
-                    "n": len(gold),
-                    "seeds": len(seeds),
-                    "baseline": estimate.baseline,
-                    "with_intermediate": estimate.treated,
-                    "gain": estimate.gain,
-                    "gain_std": estimate.gain_std,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "members": language,
-                }
+                head
+                | {"language": language, "n": len(gold), "seeds": len(seeds)}
+                | _effect(estimate.baseline, estimate.treated, estimate.seeds, evaluation.confidence)
+                | {"family": LANGUAGE_FAMILY, "members": language}
             )
-            replicate_sets.append(estimate.replicates)
-            estimates.append(estimate)
-        languages = list(by_seed[seeds[0]].languages)
         groups_of_target = [LanguageGroup(MACRO, "every evaluated language", tuple(languages))]
         groups_of_target += language_groups(
             languages,
@@ -169,34 +168,35 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
             xtreme_r=by_seed[seeds[0]].task_spec.type == TaskType.RETRIEVAL,
         )
         for group in groups_of_target:
-            index = [languages.index(lang) for lang in group.members]
-            macro = np.mean(np.stack([replicate_sets[i] for i in index]), axis=0)
-            low, high = percentile_interval(macro, evaluation.confidence)
-            seed_gains = np.array(
-                [
-                    np.mean([t[lang]["score"] - b[lang]["score"] for lang in group.members])
-                    for t, b in zip(treated, base, strict=True)
-                ]
-            )
+            members = [estimates[lang] for lang in group.members]
+            combined = SeedReplicates.mean_of([m.seeds for m in members])
+            assert combined is not None  # the members share the study's seeds and resamples
             rows.append(
-                {
-                    "encoder": encoder,
-                    "target": target,
-                    "variant": variant,
-                    "intermediate": intermediate,
+                head
+                | {
                     "language": group.name,
                     "n": sum(len(treated[0][lang]["gold"]) for lang in group.members),
                     "seeds": len(seeds),
-                    "baseline": float(np.mean([estimates[i].baseline for i in index])),
-                    "with_intermediate": float(np.mean([estimates[i].treated for i in index])),
-                    "gain": float(seed_gains.mean()),
-                    "gain_std": float(seed_gains.std(ddof=1)) if len(seeds) > 1 else 0.0,
-                    "ci_low": low,
-                    "ci_high": high,
-                    "members": " ".join(group.members),
                 }
+                | _effect(
+                    float(np.mean([m.baseline for m in members])),
+                    float(np.mean([m.treated for m in members])),
+                    combined,
+                    evaluation.confidence,
+                )
+                | {"family": GROUP_FAMILY, "members": " ".join(group.members)}
             )
-    return pd.DataFrame(rows, columns=GAIN_COLUMNS)
+    frame = pd.DataFrame(rows, columns=[c for c in GAIN_COLUMNS if c not in ("q", "p_holm")])
+    return adjust_families(frame)[GAIN_COLUMNS]
+
+
+def _effect(baseline: float, treated: float, seeds: SeedReplicates, confidence: float) -> dict[str, Any]:
+    return {
+        "baseline": baseline,
+        "with_intermediate": treated,
+        "gain": float(seeds.estimates.mean()),
+        "gain_std": seeds.std,
+    } | inference_columns(seeds.inference(confidence))
 
 
 def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
@@ -259,6 +259,19 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
+def _interval(low: Any, high: Any) -> str:
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
+        return "-"
+    return f"[{low:+.3f}, {high:+.3f}]"
+
+
+def _p(value: Any) -> str:
+    """A p- or q-value: three decimals, or '<0.001'; '-' where there is none (results of older xlt)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
 def render(payload: dict[str, Any], console: Console) -> None:
     """Per (encoder, target, intermediate): a per-language table of baseline, with-intermediate, gain, CI."""
     confidence = round(payload.get("confidence", 0.95) * 100)
@@ -291,9 +304,17 @@ def render(payload: dict[str, Any], console: Console) -> None:
                 + ": "
                 f"baseline vs intermediate {intermediate}, mean of {seeds} seed(s)"
             ),
-            caption=f"{MACRO} and groups: unweighted mean over their languages; CI: {confidence}% paired "
-            "bootstrap over test items and seeds; low/high-resource: "
-            + payload.get("language_groups", {}).get("resource_level", "pre-training data size"),
+            caption=f"{MACRO} and groups: unweighted mean over their languages; CI: {confidence}% interval "
+            "over test items and seeds (paired bootstrap of items; seed variance with seeds - 1 degrees of "
+            "freedom); p: two-sided, no gain; q: Benjamini-Hochberg within the family "
+            f"'{LANGUAGE_FAMILY}' (languages) or '{GROUP_FAMILY}' (groups); MDE: smallest gain this "
+            "design detects with 80% power; low/high-resource: "
+            + payload.get("language_groups", {}).get("resource_level", "pre-training data size")
+            + (
+                f". With {seeds} seed(s) the seed variance is barely estimated: use at least {FEW_SEEDS}"
+                if seeds < FEW_SEEDS
+                else ""
+            ),
             box=box.SIMPLE_HEAD,
         )
         for column in (
@@ -304,6 +325,9 @@ def render(payload: dict[str, Any], console: Console) -> None:
             "gain",
             "sd(seeds)",
             f"{confidence}% CI",
+            "p",
+            "q",
+            "MDE",
         ):
             table.add_column(column, justify="left" if column == "language" else "right", no_wrap=True)
         for _, row in block.iterrows():
@@ -321,7 +345,10 @@ def render(payload: dict[str, Any], console: Console) -> None:
                 _fmt(row["with_intermediate"]),
                 _fmt(row["gain"], signed=True),
                 _fmt(row["gain_std"]),
-                f"[{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]",
+                _interval(row["ci_low"], row["ci_high"]),
+                _p(row.get("p")),
+                _p(row.get("q")),
+                _fmt(row.get("mde")),
                 style=style,
             )
         console.print(table)

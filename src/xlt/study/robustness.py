@@ -7,8 +7,10 @@
 
 Both are mean over seeds and add rows macro-averaged over each language group (African, low-/high-resource,
 ...). The intervals are over test items (paired on the same items wherever both sides have them; `ood`
-drops compare two item sets and resample them apart) and over seeds. Stages evaluated before per-item
-predictions were kept have point estimates only.
+drops compare two item sets and resample them apart) and over seeds (`xlt.analysis.inference`), with a
+p-value, an MDE, and q-values within four families: drops per language (or language pair) and per group,
+robust-method gains per language and per group. Stages evaluated before per-item predictions were kept have
+point estimates only.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xlt.analysis.gains import bootstrap_difference, bootstrap_gain, percentile_interval
+from xlt.analysis.gains import SeedReplicates, bootstrap_difference, bootstrap_gain
+from xlt.analysis.inference import adjust_families, inference_columns
 from xlt.analysis.languages import language_groups
 from xlt.runs.store import RunStore
 from xlt.study.plan import StudyPlan
@@ -29,15 +32,12 @@ from xlt.study.plan import StudyPlan
 ROBUSTNESS_CSV = "robustness.csv"
 ROBUST_GAINS_CSV = "robust_gains.csv"
 KEYS = ["encoder", "target", "variant", "intermediate", "suite", "language", "metric"]
-ROBUSTNESS_COLUMNS = [
-    *KEYS[:6], "group", "metric", "seeds", "n", "clean", "perturbed", "drop", "ci_low", "ci_high",
-]  # fmt: skip
-ROBUST_GAIN_COLUMNS = [
-    *KEYS[:6], "group", "metric", "seeds", "n", "standard", "robust", "gain", "ci_low", "ci_high",
-]  # fmt: skip
+INFERENCE = ["ci_low", "ci_high", "se", "p", "mde", "family", "q", "p_holm"]
+ROBUSTNESS_COLUMNS = [*KEYS[:6], "group", "metric", "seeds", "n", "clean", "perturbed", "drop", *INFERENCE]
+ROBUST_GAIN_COLUMNS = [*KEYS[:6], "group", "metric", "seeds", "n", "standard", "robust", "gain", *INFERENCE]
 
 Entries = dict[tuple[Any, ...], list[dict[str, Any]]]  # KEYS -> one entry per seed
-Replicates = np.ndarray | None
+Replicates = SeedReplicates | None
 
 
 def robustness_tables(plan: StudyPlan, store: RunStore) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -66,9 +66,14 @@ def robustness_tables(plan: StudyPlan, store: RunStore) -> tuple[pd.DataFrame, p
         return values, _gain_replicates(pairs, evaluation.bootstrap, rng)
 
     confidence, high_gib = evaluation.confidence, evaluation.high_resource_gib
-    robustness = _table(entries, drops, ["clean", "perturbed", "drop"], confidence, high_gib)
-    robust_gains = _table(entries, gains, ["standard", "robust", "gain"], confidence, high_gib)
-    return robustness[ROBUSTNESS_COLUMNS], robust_gains[ROBUST_GAIN_COLUMNS]
+    robustness = _table(entries, drops, ["clean", "perturbed", "drop"], confidence, high_gib, "drops")
+    robust_gains = _table(
+        entries, gains, ["standard", "robust", "gain"], confidence, high_gib, "robust-method gains"
+    )
+    return (
+        adjust_families(robustness)[ROBUSTNESS_COLUMNS],
+        adjust_families(robust_gains)[ROBUST_GAIN_COLUMNS],
+    )
 
 
 def _entries(plan: StudyPlan, store: RunStore) -> Entries:
@@ -89,9 +94,11 @@ def _entries(plan: StudyPlan, store: RunStore) -> Entries:
 Row = Callable[[tuple[Any, ...], list[dict[str, Any]]], tuple[dict[str, Any], Replicates] | None]
 
 
-def _table(entries: Entries, row: Row, values: list[str], confidence: float, high_gib: float) -> pd.DataFrame:
+def _table(
+    entries: Entries, row: Row, values: list[str], confidence: float, high_gib: float, family: str
+) -> pd.DataFrame:
     """One row per key that `row` gives values for (with its interval; the values may set `seeds`), then
-    the language-group means."""
+    the language-group means; `family` names the tests (per language and per group) for their q-values."""
     rows: list[dict[str, Any]] = []
     replicates: dict[tuple[Any, ...], Replicates] = {}
     for key, seeds in entries.items():
@@ -100,15 +107,15 @@ def _table(entries: Entries, row: Row, values: list[str], confidence: float, hig
             continue
         computed, draws = result
         replicates[key] = draws
-        low, high = percentile_interval(draws, confidence) if draws is not None else (math.nan, math.nan)
         rows.append(
             dict(zip(KEYS, key, strict=True))
             | {"group": key[5], "seeds": len({e["seed"] for e in seeds}), "n": max(e["n"] for e in seeds)}
             | computed
-            | {"ci_low": low, "ci_high": high}
+            | _inference(draws, confidence)
+            | {"family": f"{family} per language"}
         )
     if not rows:
-        return pd.DataFrame(columns=[*KEYS, "group", "seeds", "n", *values, "ci_low", "ci_high"])
+        return pd.DataFrame(columns=[*KEYS, "group", "seeds", "n", *values, *INFERENCE])
     single_rows = pd.DataFrame(rows)
     grouped = []
     outer = [k for k in KEYS if k != "language"]
@@ -118,15 +125,20 @@ def _table(entries: Entries, row: Row, values: list[str], confidence: float, hig
             members = block[block.language.isin(group.members)]
             parts = [replicates[(*group_key[:5], lang, group_key[5])] for lang in members.language]
             present = [d for d in parts if d is not None]
-            low, high = (math.nan, math.nan)
-            if len(present) == len(parts):
-                low, high = percentile_interval(np.mean(np.stack(present), axis=0), confidence)
+            combined = SeedReplicates.mean_of(present) if len(present) == len(parts) else None
             entry = dict(zip(outer, group_key, strict=True))
             entry |= {"language": group.name, "group": " ".join(group.members)}
             entry |= {"seeds": int(members.seeds.min()), "n": int(members.n.sum())}
             entry |= {c: float(members[c].mean()) for c in values}
-            grouped.append(entry | {"ci_low": low, "ci_high": high})
+            grouped.append(entry | _inference(combined, confidence) | {"family": f"{family} per group"})
     return pd.concat([single_rows, pd.DataFrame(grouped)], ignore_index=True)
+
+
+def _inference(draws: Replicates, confidence: float) -> dict[str, float]:
+    """Interval, se, p and MDE of one row; NaN without per-item predictions (older stages)."""
+    if draws is None:
+        return dict.fromkeys(["ci_low", "ci_high", "se", "p", "mde"], math.nan)
+    return inference_columns(draws.inference(confidence))
 
 
 def _drop_replicates(seeds: list[dict[str, Any]], resamples: int, rng: np.random.Generator) -> Replicates:
@@ -141,7 +153,7 @@ def _drop_replicates(seeds: list[dict[str, Any]], resamples: int, rng: np.random
             clean, perturbed = [i["clean"] for i in items], [i["perturbed"] for i in items]
             return bootstrap_gain(
                 perturbed, clean, items[0]["gold"], metric, resamples=resamples, rng=rng
-            ).replicates
+            ).seeds
         return bootstrap_difference(
             [i["clean"] for i in items], items[0]["gold"], [i["perturbed"] for i in items],
             items[0]["gold_perturbed"], metric, resamples=resamples, rng=rng,
@@ -165,6 +177,6 @@ def _gain_replicates(
     try:
         return bootstrap_gain(
             standard, robust, gold, pairs[0][0]["metric"], resamples=resamples, rng=rng
-        ).replicates
+        ).seeds
     except ValueError:
         return None

@@ -1,0 +1,84 @@
+"""The report's opening: one table per research question with the effects that survive the control for
+multiple comparisons (q < 0.05 within their family) and rest on converged stages only, each with its
+interval, q, Holm-adjusted p and MDE; where nothing survives, whether the design could have seen an effect
+of interest ("no effect larger than the MDE") or not ("underpowered")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from xlt.report.markdown import md_table
+
+ALPHA = 0.05
+SHOWN = 15  # rows per question; the rest are in the CSV named
+
+
+@dataclass(frozen=True)
+class Question:
+    title: str
+    frame: pd.DataFrame
+    effect: str  # the column holding the effect
+    labels: list[str]  # the columns that say which effect a row is
+    source: str  # the file with every row
+
+
+def findings_section(questions: list[Question], smallest_effect: float) -> list[str]:
+    sections = [
+        "## Findings\n",
+        f"Effects that survive: q < {ALPHA} (Benjamini-Hochberg within the family named) and, for gains and "
+        "robustness, every stage they rest on converged. `p_holm` is Holm's family-wise adjustment: the "
+        "claims that hold under it are the headline. MDE: the smallest effect the design detects with 80% "
+        f"power at alpha {ALPHA}. Where nothing survives, the smallest effect of interest "
+        f"(`evaluation.smallest_effect`, {smallest_effect:g}) tells apart 'no effect larger than the MDE' "
+        "(the median MDE is at most that) from 'underpowered' (it is larger).\n",
+    ]
+    for question in questions:
+        sections.append(f"\n### {question.title}\n")
+        frame = question.frame
+        if frame.empty:
+            sections.append("Not measured in this study.\n")
+            continue
+        sections.append(_answer(question, smallest_effect))
+    return sections
+
+
+def _answer(question: Question, smallest_effect: float) -> str:
+    frame = question.frame
+    counted = frame[_converged(frame)]
+    excluded = len(frame) - len(counted)
+    note = f" {excluded} test(s) rest on unconverged stages and are not counted." if excluded else ""
+    survivors = counted[counted.q < ALPHA].sort_values("q")
+    families = ", ".join(f"'{f}'" for f in dict.fromkeys(frame.family))
+    if survivors.empty:
+        mde = float(np.nanmedian(counted.mde)) if "mde" in counted and counted.mde.notna().any() else np.nan
+        if not np.isfinite(mde):
+            verdict = "nothing survives, and the design's power is unknown (no MDE)"
+        elif mde <= smallest_effect:
+            verdict = f"no effect larger than the MDE (median {mde:.3f} <= {smallest_effect:g})"
+        else:
+            verdict = (
+                f"underpowered: the median MDE {mde:.3f} exceeds the effect of interest {smallest_effect:g}"
+            )
+        return f"Nothing survives among {len(counted)} test(s) ({families}): {verdict}.{note}\n"
+    columns = [*question.labels, question.effect, "ci_low", "ci_high", "q", "p_holm"]
+    columns += ["mde"] if "mde" in survivors else []
+    shown = survivors[columns].head(SHOWN)
+    holm = int((survivors.p_holm < ALPHA).sum())
+    more = (
+        f" The other {len(survivors) - SHOWN} are in `{question.source}`." if len(survivors) > SHOWN else ""
+    )
+    return (
+        f"{len(survivors)} of {len(counted)} test(s) survive ({families}); {holm} also under Holm."
+        f"{more}{note}\n\n" + md_table(shown) + "\n"
+    )
+
+
+def _converged(frame: pd.DataFrame) -> pd.Series:
+    """Rows that rest on converged stages only; without a convergence column (results of an older xlt, or
+    correlations, which are not about one stage), every row counts."""
+    if "converged" not in frame:
+        return pd.Series(True, index=frame.index)
+    return frame.converged.fillna(False).astype(bool)
