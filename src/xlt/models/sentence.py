@@ -38,9 +38,26 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
 
+# encoder-decoder families whose encoder stack alone is the sentence encoder (ByT5 is a "t5" model)
+ENCODER_ONLY_CLASSES = {"t5": "T5EncoderModel", "mt5": "MT5EncoderModel", "umt5": "UMT5EncoderModel"}
+
+
 def _load_model(auto: Any, path: str, on_gpu: bool) -> Any:
-    """Without a pooler; on CPU with eager attention, measured faster than SDPA here for sentence lengths."""
+    """Without a pooler; on CPU with eager attention, measured faster than SDPA here for sentence lengths.
+    An mT5 / umT5 / T5 / ByT5 checkpoint loads as its encoder stack only: the decoder is never built."""
+    import transformers
+
     kwargs: dict[str, Any] = {} if on_gpu else {"attn_implementation": "eager"}
+    config = transformers.AutoConfig.from_pretrained(path)
+    if config.model_type in ENCODER_ONLY_CLASSES:
+        encoder_class = getattr(transformers, ENCODER_ONLY_CLASSES[config.model_type])
+        return encoder_class.from_pretrained(path, **kwargs)
+    if getattr(config, "is_encoder_decoder", False):
+        raise ConfigError(
+            f"encoder {path} is an encoder-decoder of type '{config.model_type}', whose encoder xlt cannot "
+            "load on its own",
+            f"use an encoder-only model or one of the families {', '.join(ENCODER_ONLY_CLASSES)}",
+        )
     try:
         return auto.from_pretrained(path, add_pooling_layer=False, **kwargs)
     except (TypeError, ValueError):
@@ -48,7 +65,8 @@ def _load_model(auto: Any, path: str, on_gpu: bool) -> Any:
 
 
 def _keep_first_layers(model: Any, layers: int, name: str) -> None:
-    """Cut a transformer to its first `layers` layers, in place (BERT, XLM-R, DistilBERT, ... layouts)."""
+    """Cut a transformer to its first `layers` layers, in place (BERT, XLM-R, DistilBERT, T5 encoder, ...
+    layouts)."""
     total = int(model.config.num_hidden_layers)
     if layers > total:
         raise ConfigError(
@@ -56,14 +74,15 @@ def _keep_first_layers(model: Any, layers: int, name: str) -> None:
             f"choose at most layers={total}",
         )
     for module in model.modules():
-        for attribute in ("layer", "layers"):
+        for attribute in ("layer", "layers", "block"):
             stack = getattr(module, attribute, None)
             if isinstance(stack, nn.ModuleList) and len(stack) == total:
                 setattr(module, attribute, nn.ModuleList(list(stack)[:layers]))
                 model.config.num_hidden_layers = layers
                 return
     raise ConfigError(
-        f"cannot find the layer stack of encoder '{name}' to cut it", "size variants support BERT-like models"
+        f"cannot find the layer stack of encoder '{name}' to cut it",
+        "size variants support BERT-like and T5-encoder models",
     )
 
 
