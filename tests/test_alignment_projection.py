@@ -452,3 +452,59 @@ def test_bad_options_raise_clear_errors(rng: np.random.Generator) -> None:
         procrustes(s, s, centre=True, target_preprocessing=Preprocessing.fit(s, whiten=True))
     with pytest.raises(ValueError, match="square"):
         Projection(method="identity", weight=np.zeros((3, 4)), bias=np.zeros(3))
+
+
+# ------------------------------------------------------------------------- language identity removal (LIR)
+
+
+def _with_language_identity(rng: np.random.Generator, n: int = 300, d: int = 16) -> tuple[np.ndarray, ...]:
+    """English meaning vectors E, and their "translations" X: the same meanings plus a language offset and a
+    language direction of varying weight (what identity removal is meant to take away)."""
+    meaning = rng.standard_normal((n, d))
+    offset, direction = 3 * rng.standard_normal(d), rng.standard_normal(d)
+    direction /= np.linalg.norm(direction)
+    weight = 4 + rng.standard_normal((n, 1))
+    return meaning + offset + weight * direction, meaning, direction
+
+
+def test_identity_removal_centres_and_projects_out_the_leading_directions() -> None:
+    rng = np.random.default_rng(0)
+    x, _, direction = _with_language_identity(rng)
+    pre = Preprocessing.identity_removal(x, rank=1)
+    out = pre.apply(x)
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-10)
+    assert abs(float(np.mean(out @ direction))) < 1e-8  # the language direction is gone...
+    assert np.linalg.matrix_rank(out) == x.shape[1] - 1  # ...and nothing else
+    assert pre.whitener is not None
+    np.testing.assert_allclose(pre.whitener @ pre.whitener, pre.whitener, atol=1e-10)  # a projector
+    with pytest.raises(ValueError, match="rank"):
+        Preprocessing.identity_removal(x, rank=0)
+
+
+def test_lir_brings_translations_together_without_training() -> None:
+    rng = np.random.default_rng(1)
+    x, english, _ = _with_language_identity(rng)
+
+    def mean_cosine(a: np.ndarray, b: np.ndarray) -> float:
+        a = a / np.linalg.norm(a, axis=1, keepdims=True)
+        b = b / np.linalg.norm(b, axis=1, keepdims=True)
+        return float(np.mean(np.sum(a * b, axis=1)))
+
+    projection = fit_projection(x, english, "lir", rank=1)
+    before = mean_cosine(x, english)
+    after = mean_cosine(projection.transform_source(x), projection.transform_target(english))
+    assert before < 0.5 < 0.85 < after
+    np.testing.assert_array_equal(projection.weight, np.eye(x.shape[1]))  # no map is learnt
+
+
+def test_lir_shares_the_english_side_and_survives_a_round_trip(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    pairs = {code: _with_language_identity(rng)[:2] for code in ("de", "sw")}
+    multi = MultiProjection.fit(pairs, method="lir", rank=2)
+    assert multi.shares_target and multi["de"].options["rank"] == 2
+    english = pairs["de"][1]
+    np.testing.assert_allclose(multi["de"].transform_target(english), multi["sw"].transform_target(english))
+    loaded = MultiProjection.load(multi.save(tmp_path / "lir"))
+    np.testing.assert_allclose(
+        loaded.transform_source("sw", pairs["sw"][0]), multi.transform_source("sw", pairs["sw"][0])
+    )

@@ -68,6 +68,16 @@ def test_alignment_factor(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
     }
 
 
+def test_lir_is_an_alignment_of_a_study(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
+    plan = build_plan(load_study(study_file(tmp_path, tiny_encoder_dir, "alignments: [lir+rank=2]\n")))
+    store = RunStore(tmp_path / "runs" / "aligned")
+    outcome = run_plan(plan, store, data_dir, show_progress=False)
+    assert not outcome.failed, outcome.failed
+    saved = MultiProjection.load(store.stage_dir(plan.targets[0].stage_id) / ALIGNMENT_DIR)
+    assert saved["de"].method == "lir" and saved["de"].options["rank"] == 2
+    assert {r["variant"] for r in write_results(plan, store)["scores"]} == {"lir+rank=2"}
+
+
 def test_unknown_alignment_is_a_config_error(tmp_path: Path, tiny_encoder_dir: Path) -> None:
     with pytest.raises(ConfigError, match="unknown alignment 'procrustez'"):
         load_study(study_file(tmp_path, tiny_encoder_dir, "alignments: [none, procrustez]\n"))

@@ -50,12 +50,14 @@ DEFAULT_METHODS = (
     "least_squares+whiten",
     "procrustes+whiten",
     "procrustes+centre",
+    "lir",
 )
 
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """`procrustes+whiten+centre` -> learner procrustes with the whiten and centre options."""
+    """`procrustes+whiten+centre` -> learner procrustes with the whiten and centre options; `lir+rank=3`
+    -> the training-free language identity removal of the 3 leading directions (default 1)."""
 
     name: str
     learner: str
@@ -64,6 +66,13 @@ class MethodSpec:
     @classmethod
     def parse(cls, name: str) -> MethodSpec:
         learner, *flags = name.split("+")
+        if learner == "lir":
+            ranks = [f.removeprefix("rank=") for f in flags]
+            if len(flags) > 1 or any(
+                not f.startswith("rank=") or not r.isdigit() for f, r in zip(flags, ranks, strict=True)
+            ):
+                raise ValueError(f"alignment method '{name}': lir takes one option, rank=N (e.g. lir+rank=2)")
+            return cls(name, learner, {"rank": int(ranks[0])} if ranks else {})
         unknown = [f for f in flags if f not in ("whiten", "centre")]
         if unknown:
             raise ValueError(

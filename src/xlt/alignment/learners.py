@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from xlt.alignment.preprocessing import DEFAULT_EPS, Array, Preprocessing, check_pairs
+from xlt.alignment.preprocessing import DEFAULT_EPS, Array, Preprocessing, as_matrix, check_pairs
 from xlt.alignment.projection import Projection
 from xlt.core.errors import TrainingDiverged, did_you_mean
 
@@ -240,7 +240,45 @@ def gradient_descent(
     )
 
 
-LEARNERS = {"least_squares": least_squares, "procrustes": procrustes, "gradient_descent": gradient_descent}
+def lir(
+    source: Array,
+    target: Array,
+    *,
+    rank: int = 1,
+    target_preprocessing: Preprocessing | None = None,
+) -> Projection:
+    """The training-free baseline: language identity removal on each side (Yang et al. 2021), no map
+    between them (W = I, b = 0). Each side is centred and loses the `rank` leading principal directions of
+    its own embeddings; the two sides need not be parallel (only their statistics are used), and the English
+    side can be shared by every language (`target_preprocessing`)."""
+    s = as_matrix(source, "source embeddings")
+    t = as_matrix(target, "target embeddings")
+    if s.shape[1] != t.shape[1]:
+        raise ValueError(f"source and target dimensions differ: {s.shape[1]} vs {t.shape[1]}")
+    source_pre = Preprocessing.identity_removal(s, rank, name="source embeddings")
+    target_pre = target_preprocessing or Preprocessing.identity_removal(t, rank, name="target embeddings")
+    d = s.shape[1]
+    fit_mse = (
+        float(np.mean((source_pre.apply(s) - target_pre.apply(t)) ** 2)) if len(s) == len(t) else math.nan
+    )
+    return Projection(
+        method="lir",
+        weight=np.eye(d),
+        bias=np.zeros(d),
+        source=source_pre,
+        target=target_pre,
+        options={"rank": rank, "target_statistics": "given" if target_preprocessing else "fitting pairs"},
+        n_pairs=len(s),
+        fit_mse=fit_mse,
+    )
+
+
+LEARNERS = {
+    "least_squares": least_squares,
+    "procrustes": procrustes,
+    "gradient_descent": gradient_descent,
+    "lir": lir,
+}
 
 
 def fit_projection(source: Array, target: Array, method: str = "procrustes", **options: Any) -> Projection:

@@ -81,7 +81,14 @@ class MultiProjection(Mapping[str, Projection]):
         """
         if not pairs:
             raise ValueError("no language pairs to fit")
-        if shared_target and options.get("target_preprocessing") is None:
+        if shared_target and method == "lir" and options.get("target_preprocessing") is None:
+            stacked = np.concatenate(
+                [as_matrix(t, f"target embeddings of {code!r}") for code, (_, t) in pairs.items()]
+            )
+            options["target_preprocessing"] = Preprocessing.identity_removal(
+                stacked, int(options.get("rank", 1)), name="target embeddings of all languages"
+            )
+        elif shared_target and options.get("target_preprocessing") is None:
             whiten = bool(options.get("whiten", False))
             centre = bool(options.get("centre", False)) or whiten
             if centre:

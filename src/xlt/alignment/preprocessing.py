@@ -95,8 +95,9 @@ def apply_steps(x: ArrayT, steps: Sequence[_Step], dim: int, what: str) -> Array
 class Preprocessing:
     """The affine pre-processing of one language's embeddings, P(x) = (x − μ) A.
 
-    `mean` is μ (shape (d,)), or None for μ = 0 (no centring); `whitener` is the symmetric ZCA matrix
-    A = Σ^{-1/2} (shape (d, d)), or None for A = I (no whitening).
+    `mean` is μ (shape (d,)), or None for μ = 0 (no centring); `whitener` is a symmetric matrix A (shape
+    (d, d)): the ZCA matrix Σ^{-1/2} (`fit` with whiten), the projector I − V Vᵀ off a language's identity
+    subspace (`identity_removal`), or None for A = I.
     """
 
     mean: np.ndarray | None = field(default=None, repr=False)
@@ -162,6 +163,22 @@ class Preprocessing:
         scales = (eigenvalues + eps * mean_variance) ** -0.5
         whitener = (eigenvectors * scales) @ eigenvectors.T
         return cls(mean=mean, whitener=(whitener + whitener.T) / 2)
+
+    @classmethod
+    def identity_removal(cls, embeddings: Array, rank: int, *, name: str = "embeddings") -> Preprocessing:
+        """Language identity removal (LIR; Yang et al. 2021): centre a language's embeddings and project
+        out the `rank` leading principal directions of the centred embeddings, which carry mostly what
+        tells the language apart: P(x) = (x − μ)(I − V Vᵀ), V (d × rank) the top right singular vectors."""
+        x = as_matrix(embeddings, name)
+        n, d = x.shape
+        if not 1 <= rank < min(n, d):
+            raise ValueError(
+                f"identity removal of {name} needs 1 <= rank < min(n, d) = {min(n, d)}; got {rank}"
+            )
+        mean = x.mean(axis=0)
+        _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
+        top = vt[:rank].T
+        return cls(mean=mean, whitener=np.eye(d) - top @ top.T)
 
     @property
     def centres(self) -> bool:
