@@ -151,8 +151,8 @@ def test_rs_da_stage_trains_on_the_augmented_set(
 
 
 def test_attack_on_a_smoothed_classifier_goes_through_its_noise_and_votes(tiny_encoder_dir: Path) -> None:
+    from xlt.robustness.attack import attack_accuracy
     from xlt.robustness.config import RobustnessConfig
-    from xlt.robustness.suites import attack_accuracy
 
     encoder = SentenceEncoder(str(tiny_encoder_dir))
     kind = make_kind(encoder, get_task("xnli"), TrainingConfig())

@@ -146,7 +146,8 @@ def test_out_of_domain_suite(tmp_path: Path, tiny_encoder_dir: Path, data_dir: P
     study.write_text(
         f"name: ood\nencoders: ['{tiny_encoder_dir}']\nseeds: [1]\ntargets: [stsb-multi]\n"
         "training: {target: {max_steps: 2, batch_size: 8, train_limit: 32, dev_limit: 16, evaluations: 1}}\n"
-        "evaluation: {languages: [en, de], max_examples: 30, bootstrap: 20, robustness: {suites: [ood]}}\n"
+        "evaluation: {languages: [en, de], max_examples: 30, bootstrap: 20,\n"
+        "             robustness: {suites: [ood, attack]}}\n"
         f"output_dir: '{tmp_path / 'runs'}'\n"
     )
     plan = build_plan(load_study(study))
@@ -161,6 +162,12 @@ def test_out_of_domain_suite(tmp_path: Path, tiny_encoder_dir: Path, data_dir: P
     write_results(plan, store)
     row = pd.read_csv(store.root / ROBUSTNESS_CSV).query("suite == 'ood' and language == 'en'").iloc[0]
     assert row.ci_low < row["drop"] < row.ci_high  # unpaired: two item sets, never a zero-width interval
+    # a pair-regression target has an attack too: Spearman under the similarity attack, per language
+    assert set(saved["attack"]) == {"en", "de"}
+    for language, entry in saved["attack"].items():
+        assert (
+            entry["metric"] == "spearman" and entry["paired"] and entry["clean"] == clean[language]["score"]
+        )
 
 
 def test_ood_mapping_is_checked_before_anything_runs(tmp_path: Path) -> None:

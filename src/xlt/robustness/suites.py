@@ -3,9 +3,10 @@
 - `char-noise`, `diacritics`, `word-drop`, `word-swap`: the language's test items with their inputs
   perturbed (pairs: both sentences; multiple choice: premise and choices; QA: the question only, so that
   answer offsets stay valid; tagging: character noise and diacritics per token, word order untouched).
-- `attack` (classification targets): accuracy under a PGD attack on the input embeddings within an L2
-  radius per example ("robust accuracy"), against clean accuracy on the same items; a smoothed (rs-noise)
-  classifier is attacked through its noise and scored by its majority vote.
+- `attack` (classification and pair-regression targets, `xlt.robustness.attack`): accuracy under a PGD
+  attack on the input embeddings within an L2 radius per input ("robust accuracy"), or Spearman under an
+  attack that pushes each pair's similarity away from its gold score, against the clean score on the same
+  items; a smoothed (rs-noise) model is attacked through its noise and scored by its vote.
 - `ood`: the test set of another task of the same type in the same language (STS-B's news, captions and
   forums against SemRel's domains by default), against the target's own test set.
 - `generalized`: XNLI / PAWS-X / stsb-multi items with sentence 1 in language A and sentence 2 in
@@ -25,21 +26,22 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-import torch
 from datasets import Dataset
 
 from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
 from xlt.metrics import get_metric
-from xlt.models.precision import Precision, autocast, resolve_precision
+from xlt.models.precision import Precision
+from xlt.robustness.attack import attack_predictions, similarity_attack
 from xlt.robustness.config import DEFAULT_OOD, RobustnessConfig
 from xlt.robustness.generalized import GENERALIZED_TASKS, generalized_pairs
 from xlt.robustness.perturb import char_noise, strip_diacritics, word_drop, word_swap
 from xlt.tasks import TaskSpec, get_task
 from xlt.tasks.iso639 import canonical
-from xlt.training.kinds.base import TaskKind, sorted_batches
-from xlt.training.kinds.classification import Classification
-from xlt.training.robust import EmbeddingDelta, SmoothedKind, ascend, perturbed_embeddings, vote
+from xlt.training.kinds.base import TaskKind
+from xlt.training.kinds.classification import Classification, CrossPairRegression
+from xlt.training.kinds.pair_regression import PairRegression
+from xlt.training.robust import SmoothedKind
 
 ROBUSTNESS = "robustness.json"
 # the attack suite scores accuracy whatever the target's own metric (e.g. macro F1)
@@ -49,7 +51,7 @@ log = logging.getLogger(__name__)
 
 TextFn = Callable[[str, np.random.Generator], str]
 NOT_APPLICABLE = {
-    "attack": "classification targets only",
+    "attack": "classification and pair-regression targets only",
     "ood": "no out-of-domain task of its type in its languages; map one in evaluation.robustness.ood",
     "generalized": f"{', '.join(sorted(GENERALIZED_TASKS))} only, with two or more languages",
     "word-drop": "tagging keeps one word per tag",
@@ -134,15 +136,22 @@ def run_suites(
         entries: dict[str, dict[str, Any]] = {}
         if suite == "attack":
             base = kind.kind if isinstance(kind, SmoothedKind) else kind
-            if not isinstance(base, Classification):
-                return entries
-            for language in languages:
-                data, _ = clean(language)
-                before, after = attack_predictions(cast(Any, kind), data, config, precision, language)
-                gold = base.gold(data)
-                entries[language] = _entry(
-                    _accuracy(before, gold), _accuracy(after, gold), ATTACK_METRIC.name
-                )
+            if isinstance(base, Classification):
+                for language in languages:
+                    data, _ = clean(language)
+                    before, after = attack_predictions(cast(Any, kind), data, config, precision, language)
+                    gold = base.gold(data)
+                    entries[language] = _entry(
+                        _accuracy(before, gold), _accuracy(after, gold), ATTACK_METRIC.name
+                    )
+            elif isinstance(base, PairRegression | CrossPairRegression):
+                metric = get_metric(task.metric)
+                for language in languages:
+                    data, _ = clean(language)
+                    similarities = similarity_attack(cast(Any, kind), data, config, precision, language)
+                    gold = base.gold(data)
+                    scored = [Scored(metric.function(p, gold), p, gold) for p in similarities]
+                    entries[language] = _entry(scored[0], scored[1], metric.name)
         elif suite == "ood":
             other_name = config.ood.get(task.name, DEFAULT_OOD.get(task.name))
             other = get_task(other_name) if other_name else None
@@ -222,69 +231,3 @@ def _entry(clean: Scored, perturbed: Scored, metric: str, *, paired: bool = True
         "clean": clean.score, "perturbed": perturbed.score, "drop": clean.score - perturbed.score,
         "n": len(perturbed.gold), "metric": metric, "paired": paired, "items": items,
     }  # fmt: skip
-
-
-def attack_accuracy(
-    kind: Classification | SmoothedKind,
-    data: Dataset,
-    config: RobustnessConfig,
-    precision: Precision = "auto",
-) -> tuple[float, float]:
-    """(clean accuracy, accuracy under a PGD attack of the input embeddings): see `attack_predictions`."""
-    before, after = attack_predictions(kind, data, config, precision)
-    gold = kind.gold(data)
-    return _accuracy(before, gold).score, _accuracy(after, gold).score
-
-
-def attack_predictions(
-    kind: Classification | SmoothedKind,
-    data: Dataset,
-    config: RobustnessConfig,
-    precision: Precision = "auto",
-    language: str | None = None,
-) -> tuple[list[int], list[int]]:
-    """Per-item predicted labels, clean and under a PGD attack of the input embeddings, in the order of
-    `data`; in batches of 32 items of similar length, at the evaluation's precision (the perturbation
-    itself is kept in fp32).
-
-    A smoothed classifier (rs-noise) is attacked through its noise (each ascent step sees a fresh draw)
-    and both of its accuracies are majority votes over `votes` noisy passes, as its predictions are."""
-    smoothed = kind if isinstance(kind, SmoothedKind) else None
-    base = cast(Classification, smoothed.kind if smoothed is not None else kind)
-    device = base.encoder.device_
-    votes = smoothed.robust.votes if smoothed is not None else 1
-    noise = smoothed.noise() if smoothed is not None else None
-    was_training = base.model.training
-    base.model.eval()
-    resolved = resolve_precision(precision)
-
-    def predicted(indices: list[int]) -> np.ndarray:
-        runs = []
-        for _ in range(votes):
-            with torch.no_grad(), autocast(resolved, device):
-                logits, _ = base._outputs(data, indices, language)
-            runs.append([int(v) for v in logits.argmax(dim=1).cpu().numpy()])
-        return np.asarray([vote([run[i] for run in runs]) for i in range(len(indices))])
-
-    before = np.zeros(len(data), dtype=int)
-    after = np.zeros(len(data), dtype=int)
-    for indices in sorted_batches(base.lengths(data), 32):
-        delta = EmbeddingDelta()
-
-        def perturb(x: torch.Tensor, delta: EmbeddingDelta = delta) -> torch.Tensor:
-            return delta(x) if noise is None else delta(x) + noise(x)
-
-        with perturbed_embeddings(base.encoder, perturb):
-            before[indices] = predicted(indices)  # delta is still zero
-            for _ in range(config.attack_steps):
-                with autocast(resolved, device):
-                    loss, _ = base.loss(data, indices, language)
-                assert delta.value is not None
-                (grad,) = torch.autograd.grad(loss, delta.value)
-                delta.value = ascend(
-                    delta.value.detach(), grad.float(), config.attack_step_size, config.attack_radius
-                )
-                delta.value.requires_grad_(True)
-            after[indices] = predicted(indices)
-    base.model.train(was_training)
-    return [int(v) for v in before], [int(v) for v in after]
