@@ -14,6 +14,7 @@ import pandas as pd
 
 from xlt.analysis.inference import FEW_SEEDS
 from xlt.analysis.languages import AFRICAN, SIZE_SOURCE, canonical, pretraining_gib
+from xlt.analysis.robust_transfer import RobustTransferAnalysis, analyse_robustness
 from xlt.analysis.transfer import MACRO, TransferAnalysis, analyse, join_similarity
 from xlt.analysis.typology import FEATURE_SET, distance_to_english, dominant_script
 from xlt.core.errors import ConfigError
@@ -21,6 +22,7 @@ from xlt.report import figures
 from xlt.report.findings import Question, findings_section
 from xlt.report.markdown import html_page, md_table, pivot, write_csv, write_text
 from xlt.report.robustness import robustness_section
+from xlt.report.similarity_robustness import similarity_robustness_section
 from xlt.study.results import gains_frame, read_results, scores_frame
 from xlt.study.similarity import SIMILARITY_CSV
 from xlt.tasks import get_task
@@ -118,14 +120,27 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
             sections += _similarity_section(analysis, out, confidence)
     robustness = pd.DataFrame(payload.get("robustness") or [])
     robust_gains = pd.DataFrame(payload.get("robust_gains") or [])
+    robust_analysis: RobustTransferAnalysis | None = None
     if not robustness.empty:
         sections += robustness_section(robustness, robust_gains, out)
+        similarity_path = study_dir / SIMILARITY_CSV
+        if similarity_path.is_file():
+            robust_analysis = analyse_robustness(
+                robustness,
+                robust_gains,
+                pd.read_csv(similarity_path),
+                permutations=permutations,
+                confidence=confidence,
+            )
+            sections += similarity_robustness_section(robust_analysis, out)
     sections += _languages_section(
         language_table(scores[scores.target != "tatoeba"], transfer, data_dir), out
     )
 
     smallest = float(payload["config"].get("evaluation", {}).get("smallest_effect", 0.02))
-    findings = findings_section(_questions(gains, analysis, robustness, robust_gains), smallest)
+    findings = findings_section(
+        _questions(gains, analysis, robustness, robust_gains, robust_analysis), smallest
+    )
     markdown = "\n".join([*head, *findings, *sections])
     md_path, html_path = out / "report.md", out / "report.html"
     write_text(md_path, markdown)
@@ -138,6 +153,7 @@ def _questions(
     analysis: TransferAnalysis | None,
     robustness: pd.DataFrame,
     robust_gains: pd.DataFrame,
+    robust_analysis: RobustTransferAnalysis | None,
 ) -> list[Question]:
     """The study's research questions, each with its tests (rows with p, q and, but for correlations, MDE)."""
     with_tests = gains[gains.q.notna()] if "q" in gains else gains.iloc[0:0]
@@ -179,6 +195,13 @@ def _questions(
             "gain",
             robust_keys,
             "robust_gains.csv",
+        ),
+        Question(
+            "Does task similarity predict robustness? (Spearman, pooled over targets)",
+            robust_analysis.summary() if robust_analysis is not None else pd.DataFrame(),
+            "coefficient",
+            ["outcome", "estimator"],
+            "report/robustness_correlations.csv",
         ),
     ]
 

@@ -25,8 +25,16 @@ def _save(figure: plt.Figure, path: Path) -> Path:
     return path
 
 
-def heatmap(matrix: pd.DataFrame, title: str, path: Path, *, label: str = "gain") -> Path:
-    """A diverging heatmap centred on 0 with the value in each cell."""
+def heatmap(
+    matrix: pd.DataFrame,
+    title: str,
+    path: Path,
+    *,
+    label: str = "gain",
+    marks: pd.DataFrame | None = None,
+) -> Path:
+    """A diverging heatmap centred on 0 with the value in each cell; cells where `marks` (same shape) is
+    true get a star (e.g. those that survive the multiple-comparison control)."""
     values = matrix.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     bound = float(np.abs(finite).max()) if finite.size else 1.0
@@ -37,9 +45,11 @@ def heatmap(matrix: pd.DataFrame, title: str, path: Path, *, label: str = "gain"
     image = axes.imshow(values, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
     axes.set_xticks(range(values.shape[1]), [str(c) for c in matrix.columns], rotation=45, ha="right")
     axes.set_yticks(range(values.shape[0]), [str(i) for i in matrix.index])
+    starred = marks.reindex_like(matrix).fillna(False).to_numpy(dtype=bool) if marks is not None else None
     for (i, j), value in np.ndenumerate(values):
         if math.isfinite(value):
-            axes.text(j, i, f"{value:+.3f}", ha="center", va="center", fontsize=7)
+            star = "*" if starred is not None and starred[i, j] else ""
+            axes.text(j, i, f"{value:+.3f}{star}", ha="center", va="center", fontsize=7)
     figure.colorbar(image, ax=axes, label=label)
     axes.set_title(title, fontsize=10)
     return _save(figure, path)
