@@ -86,6 +86,28 @@ def _keep_first_layers(model: Any, layers: int, name: str) -> None:
     )
 
 
+def parameter_counts(name: str) -> tuple[int, int]:
+    """(all parameters, parameters outside the word-embedding matrix) of an encoder as xlt builds it, size
+    variants cut; built on the meta device from its config, so no weights are read. (0, 0) for a lexical
+    scorer."""
+    import transformers
+
+    if encoder_info(name).kind != "transformer":
+        return 0, 0
+    _quiet_transformers()
+    config = transformers.AutoConfig.from_pretrained(model_path(name))
+    with torch.device("meta"):
+        if config.model_type in ENCODER_ONLY_CLASSES:
+            model = getattr(transformers, ENCODER_ONLY_CLASSES[config.model_type])(config)
+        else:
+            model = transformers.AutoModel.from_config(config)
+    layers = split_variant(name)[1].get("layers")
+    if layers is not None:
+        _keep_first_layers(model, layers, name)
+    total = sum(p.numel() for p in model.parameters())
+    return total, total - model.get_input_embeddings().weight.numel()
+
+
 class SentenceEncoder(nn.Module):
     def __init__(self, name: str, *, max_length: int | None = None, device: str | None = None) -> None:
         super().__init__()

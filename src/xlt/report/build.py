@@ -23,6 +23,7 @@ from xlt.report.findings import Question, findings_section
 from xlt.report.markdown import html_page, md_table, pivot, write_csv, write_text
 from xlt.report.robustness import robustness_section
 from xlt.report.similarity_robustness import similarity_robustness_section
+from xlt.report.size import size_section
 from xlt.study.results import gains_frame, read_results, scores_frame
 from xlt.study.similarity import SIMILARITY_CSV
 from xlt.tasks import get_task
@@ -133,6 +134,7 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
                 confidence=confidence,
             )
             sections += similarity_robustness_section(robust_analysis, out)
+        sections += size_section(robustness, out, confidence)
     sections += _languages_section(
         language_table(scores[scores.target != "tatoeba"], transfer, data_dir), out
     )

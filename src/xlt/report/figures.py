@@ -150,3 +150,36 @@ def drop_bars(robustness: pd.DataFrame, path: Path) -> Path:
     axes.set_title("robustness: mean drop over targets, intermediates and languages", fontsize=10)
     axes.legend(fontsize=8)
     return _save(figure, path)
+
+
+def size_lines(table: pd.DataFrame, path: Path) -> Path:
+    """Drop against parameter count (log scale), one panel per (target, suite), one line per language group;
+    encoders off the size axis are hollow markers."""
+    panels = list(dict.fromkeys(zip(table.target, table.suite, strict=True)))
+    columns = min(3, max(len(panels), 1))
+    rows = max(math.ceil(len(panels) / columns), 1)
+    figure, axes_grid = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.3 * rows), squeeze=False)
+    for index, axes in enumerate(axes_grid.flat):
+        if index >= len(panels):
+            axes.axis("off")
+            continue
+        target, suite = panels[index]
+        block = table[(table.target == target) & (table.suite == suite)]
+        for colour, (language, group) in enumerate(block.groupby("language", sort=False)):
+            axis = group[group.on_axis]
+            axes.errorbar(
+                axis.parameters, axis["drop"],
+                yerr=[axis["drop"] - axis.ci_low, axis.ci_high - axis["drop"]],
+                marker="o", capsize=3, label=str(language), color=plt.get_cmap("tab10")(colour),
+            )  # fmt: skip
+            off = group[~group.on_axis]
+            axes.scatter(
+                off.parameters, off["drop"], facecolors="none", edgecolors=plt.get_cmap("tab10")(colour)
+            )
+        axes.set_xscale("log")
+        axes.axhline(0, color="grey", linewidth=0.5)
+        axes.set_title(f"{target}: {suite}", fontsize=9)
+        axes.set_xlabel("parameters")
+        axes.set_ylabel("drop (clean - perturbed)")
+        axes.legend(fontsize=6)
+    return _save(figure, path)
