@@ -66,7 +66,7 @@ def test_early_stopping_fires_on_a_plateau(tiny_encoder_dir: Path) -> None:
     # model selection still keeps the best score, even a gain too small to count for patience
     assert (report.best_step, report.best_dev) == (10, 0.309)
     assert report.stopped == (
-        "early stopping at step 10: no dev gain >= 0.01 in 2 evaluations (best 0.3000 at step 6)"
+        "early stopping at step 10: no dev gain >= 0.01 in 2 evaluations since 0.3000 at step 6"
     )
 
 

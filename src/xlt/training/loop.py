@@ -85,7 +85,8 @@ class EarlyStopping:
 
 
 def _cap(config: TrainingConfig, steps_per_epoch: int) -> tuple[int, str]:
-    """The step cap and a phrase saying what set it, e.g. "epochs 1 (115 steps; max_steps 200 asked)"."""
+    """The step cap and a phrase saying what set it, e.g. "epochs 1 (115 steps of 115 per epoch;
+    max_steps 200 asked)" when one epoch ends training before max_steps."""
     by_epochs = math.ceil(steps_per_epoch * config.epochs)
     if config.max_steps is not None and config.max_steps <= by_epochs:
         return config.max_steps, f"max_steps {config.max_steps}"
@@ -93,16 +94,14 @@ def _cap(config: TrainingConfig, steps_per_epoch: int) -> tuple[int, str]:
     return by_epochs, f"epochs {config.epochs:g} ({by_epochs} steps of {steps_per_epoch} per epoch{asked})"
 
 
-def _verdict(
-    config: TrainingConfig, stopping: EarlyStopping | None, step: int, cap: str
-) -> tuple[Verdict, str]:
+def _verdict(stopping: EarlyStopping | None, step: int, cap: str) -> tuple[Verdict, str]:
     """The verdict on a finished training and the sentence that says why it stopped."""
     if stopping is None:
         return "fixed", f"fixed budget: {cap} reached at step {step}; convergence not tested (no patience)"
     if stopping.fired:
         return "converged", (
             f"early stopping at step {step}: no dev gain >= {stopping.min_delta:g} in "
-            f"{stopping.patience} evaluations (best {stopping.reference:.4f} at step {stopping.improved_at})"
+            f"{stopping.patience} evaluations since {stopping.reference:.4f} at step {stopping.improved_at}"
         )
     if stopping.evaluations <= stopping.patience:
         return "capped", (
@@ -325,8 +324,7 @@ def fit(
                 checkpoints.on_save(step, total)
     kind.load_state(best_state)
     model.eval()
-    verdict, stopped = _verdict(config, stopping, step, cap)
-    log.info("%s: %s", stage, stopped)
+    verdict, stopped = _verdict(stopping, step, cap)
     return TrainReport(
         steps=step,
         best_step=best_step,
