@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from xlt.cli.app import DataDirOption, app, console, err_console, study_dir_of
 from xlt.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from xlt.runs.store import RunStore
+    from xlt.study.plan import StudyPlan
 
 
 @app.command("run")
@@ -65,7 +69,7 @@ def _run_study(
     progress: bool,
     executor: Any = "local",
     ray_address: str | None = None,
-) -> None:
+) -> tuple[StudyPlan, RunStore]:
     from xlt.core.settings import resolve_data_dir
     from xlt.runs.store import RunStore
     from xlt.study.plan import build_plan
@@ -100,6 +104,7 @@ def _run_study(
             f"{len(outcome.failed)} stage(s) failed and {len(outcome.skipped)} were skipped (first: {first})",
             f"see `xlt status {store.root}` and its logs/, fix the cause, then re-run with --retry-failed",
         )
+    return plan, store
 
 
 @app.command("train-eval")
@@ -111,7 +116,10 @@ def train_eval_command(
     limit: Annotated[
         int | None, typer.Option("--limit", help="cap training and per-language test examples")
     ] = None,
-    steps: Annotated[int | None, typer.Option("--steps", help="cap optimiser steps")] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option("--steps", help="optimiser steps per stage (epochs are raised so that all of them run)"),
+    ] = None,
     intermediate: Annotated[
         str | None, typer.Option("--intermediate", help="train on this English task first")
     ] = None,
@@ -146,7 +154,9 @@ def train_eval_command(
     if limit is not None:
         budget["train_limit"] = limit
     if steps is not None:
+        # every epoch has at least one step, so `steps` epochs never end training before `steps` steps
         budget["max_steps"] = steps
+        budget["epochs"] = steps
     data: dict[str, Any] = {
         "name": f"{get_task(task).name}-{Path(encoder).name}",
         "encoders": [encoder],
@@ -163,27 +173,58 @@ def train_eval_command(
     if align is not None:
         data["alignments"] = ["none", align]
     config = study_from_dict(data, overrides, source="train-eval options")
-    _run_study(config, data_dir, None, retry_failed=True, progress=progress)
+    plan, store = _run_study(config, data_dir, None, retry_failed=True, progress=progress)
+    _training_summary(plan, store, steps)
+
+
+def _training_summary(plan: StudyPlan, store: RunStore, asked: int | None) -> None:
+    """One line per trained stage: the steps it ran, its verdict and why it stopped, saying plainly when it
+    ran fewer steps than `--steps` asked (early stopping, or an `epochs` cap set with --set)."""
+    from xlt.study.stage_files import TRAIN_REPORT
+
+    for stage in plan.stages:
+        path = store.stage_dir(stage.stage_id) / TRAIN_REPORT
+        if not path.is_file():
+            continue
+        report = json.loads(path.read_text())
+        ran = report["steps"]
+        steps = (
+            f"ran {ran} of the {asked} steps asked" if asked is not None and ran < asked else f"{ran} steps"
+        )
+        # stages trained before verdicts were recorded had a fixed budget
+        verdict, stopped = report.get("verdict", "fixed"), report.get("stopped", "")
+        console.print(
+            f"{stage.chain} s{stage.seed}: {steps}; {verdict}" + (f": {stopped}" if stopped else "")
+        )
 
 
 @app.command("status")
 def status_command(study_dir: Annotated[Path, typer.Argument(help="study directory")]) -> None:
-    """Say which stages of a study are done, failed, running or pending."""
+    """Say which stages of a study are done, failed, running or pending, and for each finished stage
+    whether its training converged (and why it stopped)."""
     from xlt.runs.store import RunStore
     from xlt.study.plan import build_plan
     from xlt.study.records import read_study
+    from xlt.study.stage_files import CONVERGENCE, convergence
 
     config = read_study(study_dir)
     plan = build_plan(config)
     store = RunStore(study_dir)
     table = Table(title=f"{config.name}: {study_dir}")
-    for column in ("stage", "kind", "chain", "variant", "seed", "state", "detail"):
+    for column in ("stage", "kind", "chain", "variant", "seed", "state", "training", "detail"):
         table.add_column(column)
     colours = {"done": "green", "failed": "red", "running": "yellow", "pending": "white"}
+    verdict_colours = {"converged": "green", "capped": "red", "fixed": "yellow", "untrained": "white"}
     statuses = store.status([s.stage_id for s in plan.stages])
     counts: dict[str, int] = {}
+    verdicts: dict[str, int] = {}
     for stage, status in zip(plan.stages, statuses, strict=True):
         counts[status.state] = counts.get(status.state, 0) + 1
+        verdict, detail = "", status.detail
+        if status.state == "done":
+            verdict = convergence(store, stage)
+            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+            detail = (store.outcome(stage.stage_id, CONVERGENCE) or {}).get("stopped", "")
         table.add_row(
             stage.stage_id,
             stage.kind,
@@ -191,10 +232,13 @@ def status_command(study_dir: Annotated[Path, typer.Argument(help="study directo
             stage.variant,
             str(stage.seed),
             f"[{colours[status.state]}]{status.state}[/]",
-            status.detail,
+            f"[{verdict_colours[verdict]}]{verdict}[/]" if verdict else "",
+            detail,
         )
     console.print(table)
     console.print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    if verdicts:
+        console.print("training: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
 
 
 @app.command("results")

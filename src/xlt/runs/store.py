@@ -52,6 +52,8 @@ class StageBuild:
     progress: str = ""
     # why a scratch directory left by an earlier process was not continued ("" if there was none)
     discarded: str = ""
+    # what steps found out that belongs in the stage's metadata, by key (e.g. `convergence`)
+    outcome: dict[str, Any] = field(default_factory=dict)
 
     @property
     def work(self) -> Path:
@@ -68,6 +70,12 @@ class StageBuild:
         self.progress = ""
         self.save()
 
+    def record(self, key: str, outcome: dict[str, Any]) -> None:
+        """Keep a step's outcome for `stage.json` under `key`; it survives an interruption like the
+        completed steps do, so a build continued after its step still records it."""
+        self.outcome[key] = outcome
+        self.save()
+
     def note(self, progress: str) -> None:
         self.progress = progress
         self.save()
@@ -80,6 +88,7 @@ class StageBuild:
                 "provenance": self.provenance,
                 "steps": self.steps,
                 "progress": self.progress,
+                "outcome": self.outcome,
             },
         )
 
@@ -147,7 +156,13 @@ class RunStore:
             elif not same_build(record.get("provenance", {}), provenance):
                 discarded = "it was started with other code, libraries, device or precision"
             else:
-                return StageBuild(scratch, spec, record["provenance"], record.get("steps", {}))
+                return StageBuild(
+                    scratch,
+                    spec,
+                    record["provenance"],
+                    record.get("steps", {}),
+                    outcome=record.get("outcome", {}),
+                )
             shutil.rmtree(scratch)
         scratch.mkdir(parents=True)
         build = StageBuild(scratch, spec, provenance, discarded=discarded)
@@ -159,7 +174,8 @@ class RunStore:
         self, stage_id: str, spec: dict[str, Any], provenance: dict[str, Any]
     ) -> Iterator[StageBuild]:
         """Yield the stage's build in its scratch directory; on success it becomes the stage's directory,
-        with `stage.json` holding the spec, the provenance and the seconds of each step.
+        with `stage.json` holding the spec, the provenance, the seconds of each step and what the steps
+        recorded (`StageBuild.record`, e.g. `convergence`: the training verdict).
 
         On failure the scratch directory is removed and the error is recorded under failed/; on an
         interruption (KeyboardInterrupt, SystemExit) it is kept so that the next run continues it.
@@ -172,7 +188,8 @@ class RunStore:
             yield build
             shutil.rmtree(build.directory / WORK_DIR, ignore_errors=True)
             atomic_write_json(
-                build.directory / STAGE_RECORD, {**spec, "provenance": build.provenance, "steps": build.steps}
+                build.directory / STAGE_RECORD,
+                {**spec, "provenance": build.provenance, "steps": build.steps, **build.outcome},
             )
             final = self.stage_dir(stage_id)
             if final.exists():
@@ -193,6 +210,11 @@ class RunStore:
     def provenance(self, stage_id: str) -> dict[str, Any] | None:
         """What a finished stage was built with; None for stages built before xlt recorded it."""
         recorded: dict[str, Any] | None = self.read_record(stage_id).get("provenance")
+        return recorded
+
+    def outcome(self, stage_id: str, key: str) -> dict[str, Any] | None:
+        """What a finished stage's steps recorded under `key`; None if nothing (or built before it was)."""
+        recorded: dict[str, Any] | None = self.read_record(stage_id).get(key)
         return recorded
 
     def clear_failure(self, stage_id: str) -> None:

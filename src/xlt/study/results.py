@@ -23,7 +23,7 @@ from xlt.runs.provenance import ROW_FIELDS, environment, row_fields
 from xlt.runs.store import RunStore
 from xlt.study.plan import Stage, StudyPlan
 from xlt.study.robustness import ROBUST_GAINS_CSV, ROBUSTNESS_CSV, robustness_tables
-from xlt.study.stage_files import load_predictions
+from xlt.study.stage_files import chain_convergence, convergence, load_predictions
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
@@ -68,6 +68,9 @@ SCORE_COLUMNS = [
     "n",
     "stage_chain",
     "stage_id",
+    "convergence",
+    "intermediate_convergence",
+    "chain_convergence",
     "config_hash",
     *ROW_FIELDS,
     "data_files",
@@ -84,13 +87,21 @@ def scores_frame(payload: dict[str, Any]) -> pd.DataFrame:
 
 def score_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
     """One row per (stage, language) score with its provenance: the code, libraries, device and precision
-    the stage was built with ("unrecorded" for stages built before xlt recorded them)."""
+    the stage was built with ("unrecorded" for stages built before xlt recorded them), and the training
+    verdict of the target stage, of its intermediate ("none" without one) and of the chain (converged
+    only if every trained stage of it converged), so that no score hides an unconverged stage."""
     config_hash = plan.config.hash()
     rows = []
     for stage in plan.targets:
         if not store.is_done(stage.stage_id):
             continue
         meta = row_fields(store.provenance(stage.stage_id))
+        verdicts = [convergence(store, s) for s in (stage.parent, stage) if s is not None]
+        trained = {
+            "convergence": verdicts[-1],
+            "intermediate_convergence": verdicts[0] if stage.parent is not None else "none",
+            "chain_convergence": chain_convergence(verdicts),
+        }
         for language, entry in load_predictions(store, stage).items():
             rows.append(
                 {
@@ -107,6 +118,7 @@ def score_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
                     "n": len(entry["ids"]),
                     "stage_chain": stage.chain,
                     "stage_id": stage.stage_id,
+                    **trained,
                     "config_hash": config_hash,
                     **meta,
                     "data_files": ";".join(f"{p}:{h}" for p, h in sorted(entry["files"].items())),

@@ -27,11 +27,11 @@ from xlt.models.modules import load_module, save_module
 from xlt.models.sentence import ALIGNMENT_DIR, SentenceEncoder
 from xlt.runs.store import StageBuild
 from xlt.study.plan import Stage
-from xlt.study.stage_files import PREDICTIONS, TRAIN_REPORT
+from xlt.study.stage_files import CONVERGENCE, PREDICTIONS, TRAIN_REPORT
 from xlt.training.config import TrainingConfig
 from xlt.training.kinds import make_kind
 from xlt.training.kinds.base import HEAD_WEIGHTS, TaskKind, WithHead
-from xlt.training.loop import Checkpoints, fit, seed_everything
+from xlt.training.loop import Checkpoints, TrainReport, fit, seed_everything
 from xlt.training.robust import SmoothedKind
 
 log = logging.getLogger("xlt")
@@ -196,8 +196,10 @@ def train(work: StageWork) -> None:
             report.train_tokens,
             report.precision,
         )
+        log.info("%s: %s", report.verdict, report.stopped)
         atomic_write_json(work.out / TRAIN_REPORT, dataclasses.asdict(report))
         kind.save(work.out, {"stage": stage.stage_id})
+        work.build.record(CONVERGENCE, convergence_record(report))
 
     def restore() -> None:
         """The trained state as `fit` left it: best weights and head, and its token limit."""
@@ -210,6 +212,19 @@ def train(work: StageWork) -> None:
         kind.model.eval()
 
     _run(work, "train", action, restore)
+
+
+def convergence_record(report: TrainReport) -> dict[str, Any]:
+    """What `stage.json` keeps of a training: its verdict, why it stopped, and its dev curve."""
+    return {
+        "verdict": report.verdict,
+        "stopped": report.stopped,
+        "steps": report.steps,
+        "cap": report.cap,
+        "best_step": report.best_step,
+        "best_dev": report.best_dev,
+        "curve": [[int(entry["step"]), entry["dev_score"]] for entry in report.history],
+    }
 
 
 def stage_training(stage: Stage) -> TrainingConfig:

@@ -31,10 +31,27 @@ class RobustConfig(BaseModel):
 
 
 class TrainingConfig(BaseModel):
+    """Settings of one stage's training. A stage's id hashes only the settings that differ from these
+    defaults, so every default keeps the behaviour of the stages built before it existed: without
+    `patience`, a stage trains for the fixed budget `epochs` / `max_steps`, as it always did."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    epochs: float = Field(1.0, gt=0, description="passes over the training data (capped by max_steps)")
+    epochs: float = Field(
+        1.0,
+        gt=0,
+        description="passes over the training data; with max_steps, whichever ends first ends training "
+        "(with patience: the cap on a run that early stopping may end sooner)",
+    )
     max_steps: PositiveInt | None = Field(None, description="hard cap on optimiser steps")
+    patience: PositiveInt | None = Field(
+        None,
+        description="early stopping: stop after this many English-dev evaluations in a row without a gain "
+        "of at least min_delta over the best score; None = no early stopping (a fixed budget)",
+    )
+    min_delta: float = Field(
+        0.002, ge=0, description="early stopping: the smallest dev gain that counts as an improvement"
+    )
     train_limit: PositiveInt | None = Field(None, description="use only the first N training examples")
     batch_size: PositiveInt = 16
     learning_rate: float = Field(2e-5, gt=0)
@@ -54,7 +71,9 @@ class TrainingConfig(BaseModel):
         "bi", description="pair regression: siamese bi-encoder (cosine) or cross-encoder (both in one input)"
     )
     precision: Precision = Field("auto", description="auto = bf16 where the CPU/GPU has fast bf16")
-    eval_every: PositiveInt | None = Field(None, description="steps between English-dev evaluations")
+    eval_every: PositiveInt | None = Field(
+        None, description="steps between English-dev evaluations (the unit of patience)"
+    )
     evaluations: PositiveInt = Field(3, description="dev evaluations per stage when eval_every is unset")
     dev_limit: PositiveInt | None = Field(1000, description="English dev examples used for model selection")
     robust: RobustConfig = Field(RobustConfig(), description="robust training method and its settings")

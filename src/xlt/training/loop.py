@@ -1,6 +1,7 @@
 """The one training loop every task type shares: bucketed batches, AdamW with warm-up and linear decay,
-mixed precision, gradient clipping, divergence checks, English-dev model selection, and checkpoints from
-which an interrupted run resumes to exactly the result of an uninterrupted one."""
+mixed precision, gradient clipping, divergence checks, English-dev model selection, early stopping on the
+English dev score, and checkpoints from which an interrupted run resumes to exactly the result of an
+uninterrupted one."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ import math
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -26,18 +27,91 @@ from xlt.training.robust import training_loss
 
 log = logging.getLogger("xlt")
 
+# converged: early stopping fired (patience evaluations in a row without a dev gain >= min_delta);
+# capped: early stopping was on, but the step/epoch cap ended training first, so the dev score may still
+# have been rising; fixed: no early stopping, a fixed budget whose convergence was never tested
+Verdict = Literal["converged", "capped", "fixed"]
+
 
 @dataclass
 class TrainReport:
+    # optimiser steps run: the cap, or fewer when early stopping ended training
     steps: int
     best_step: int
     best_dev: float
     seconds: float
     train_tokens: int
     precision: str
+    # the dev curve: one entry (step, loss, dev_score) per English-dev evaluation
     history: list[dict[str, float]] = field(default_factory=list)
     # the checkpoint step training continued from (0: it ran from the start)
     resumed_from: int = 0
+    verdict: Verdict = "fixed"
+    # why training stopped, in one sentence (e.g. "early stopping at step 450: ...")
+    stopped: str = ""
+    # the step cap from epochs and max_steps, and which of the two set it
+    cap: int = 0
+    cap_by: str = ""
+
+
+@dataclass
+class EarlyStopping:
+    """Counts English-dev evaluations since the last improvement, one that beats `reference` (the best
+    score that counted) by at least `min_delta`; the first evaluation always counts."""
+
+    patience: int
+    min_delta: float
+    reference: float = -math.inf
+    # evaluations in a row without an improvement
+    waited: int = 0
+    evaluations: int = 0
+    # the step and size of the last improvement (its size is inf for the first evaluation)
+    improved_at: int = 0
+    improvement: float = math.inf
+
+    def update(self, step: int, score: float) -> bool:
+        """Record an evaluation; True when training should stop."""
+        self.evaluations += 1
+        gain = score - self.reference
+        if gain > 0 and gain >= self.min_delta:
+            self.reference, self.waited, self.improved_at, self.improvement = score, 0, step, gain
+        else:
+            self.waited += 1
+        return self.waited >= self.patience
+
+    @property
+    def fired(self) -> bool:
+        return self.waited >= self.patience
+
+
+def _cap(config: TrainingConfig, steps_per_epoch: int) -> tuple[int, str]:
+    """The step cap and a phrase saying what set it, e.g. "epochs 1 (115 steps of 115 per epoch;
+    max_steps 200 asked)" when one epoch ends training before max_steps."""
+    by_epochs = math.ceil(steps_per_epoch * config.epochs)
+    if config.max_steps is not None and config.max_steps <= by_epochs:
+        return config.max_steps, f"max_steps {config.max_steps}"
+    asked = f"; max_steps {config.max_steps} asked" if config.max_steps is not None else ""
+    return by_epochs, f"epochs {config.epochs:g} ({by_epochs} steps of {steps_per_epoch} per epoch{asked})"
+
+
+def _verdict(stopping: EarlyStopping | None, step: int, cap: str) -> tuple[Verdict, str]:
+    """The verdict on a finished training and the sentence that says why it stopped."""
+    if stopping is None:
+        return "fixed", f"fixed budget: {cap} reached at step {step}; convergence not tested (no patience)"
+    if stopping.fired:
+        return "converged", (
+            f"early stopping at step {step}: no dev gain >= {stopping.min_delta:g} in "
+            f"{stopping.patience} evaluations since {stopping.reference:.4f} at step {stopping.improved_at}"
+        )
+    if stopping.evaluations <= stopping.patience:
+        return "capped", (
+            f"cap: {cap} reached after {stopping.evaluations} dev evaluation(s), too few for patience "
+            f"{stopping.patience} to end training; set eval_every lower or raise the cap"
+        )
+    return "capped", (
+        f"cap: {cap} reached while dev still rose by {stopping.improvement:.4f} at step "
+        f"{stopping.improved_at}, within the last {stopping.patience} evaluations"
+    )
 
 
 @dataclass(frozen=True)
@@ -145,9 +219,7 @@ def fit(
 
     lengths = kind.lengths(train)
     steps_per_epoch = math.ceil(len(lengths) / config.batch_size)
-    total = math.ceil(steps_per_epoch * config.epochs)
-    if config.max_steps is not None:
-        total = min(total, config.max_steps)
+    total, cap = _cap(config, steps_per_epoch)
     eval_every = config.eval_every or max(1, math.ceil(total / config.evaluations))
     eval_steps = set(range(eval_every, total + 1, eval_every)) | {total}
 
@@ -166,6 +238,7 @@ def fit(
     )
 
     best_dev, best_step, best_state = -math.inf, 0, kind.trainable_state()
+    stopping = EarlyStopping(config.patience, config.min_delta) if config.patience is not None else None
     history: list[dict[str, float]] = []
     batches: list[list[int]] = []
     tokens = 0
@@ -183,6 +256,8 @@ def fit(
             scheduler.load_state_dict(saved["scheduler"])
             _restore_rng_states(rng, saved["rng"])
             best_dev, best_step, best_state = saved["best_dev"], saved["best_step"], saved["best_state"]
+            if stopping is not None:
+                stopping = EarlyStopping(**saved["stopping"])
             history, batches, tokens, elapsed = (
                 saved["history"],
                 saved["batches"],
@@ -194,6 +269,7 @@ def fit(
     start = time.perf_counter() - elapsed
     last_save = time.perf_counter()
     model.train(train_mode)
+    step = first - 1
     for step in range(first, total + 1):
         if not batches:
             batches = length_bucketed_batches(lengths, config.batch_size, rng)
@@ -217,6 +293,8 @@ def fit(
             if dev_score > best_dev:
                 best_dev, best_step, best_state = dev_score, step, kind.trainable_state()
             model.train(train_mode)
+            if stopping is not None and stopping.update(step, dev_score):
+                break
         if (
             checkpoints is not None
             and step < total
@@ -234,6 +312,7 @@ def fit(
                     "best_dev": best_dev,
                     "best_step": best_step,
                     "best_state": best_state,
+                    "stopping": asdict(stopping) if stopping is not None else None,
                     "history": history,
                     "batches": batches,
                     "tokens": tokens,
@@ -245,8 +324,9 @@ def fit(
                 checkpoints.on_save(step, total)
     kind.load_state(best_state)
     model.eval()
+    verdict, stopped = _verdict(stopping, step, cap)
     return TrainReport(
-        steps=total,
+        steps=step,
         best_step=best_step,
         best_dev=best_dev,
         seconds=time.perf_counter() - start,
@@ -254,4 +334,8 @@ def fit(
         precision=precision,
         history=history,
         resumed_from=first - 1,
+        verdict=verdict,
+        stopped=stopped,
+        cap=total,
+        cap_by=cap,
     )
