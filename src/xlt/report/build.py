@@ -183,6 +183,7 @@ def _questions(
             "coefficient",
             ["estimator", "view", "where"],
             "report/correlations.csv",
+            per_stage=False,
         ),
         Question(
             "What do perturbations cost? (drop: clean - perturbed)",
@@ -204,6 +205,7 @@ def _questions(
             "coefficient",
             ["outcome", "estimator"],
             "report/robustness_correlations.csv",
+            per_stage=False,
         ),
     ]
 

@@ -23,6 +23,8 @@ class Question:
     effect: str  # the column holding the effect
     labels: list[str]  # the columns that say which effect a row is
     source: str  # the file with every row
+    # whether each row rests on trained stages (a `convergence` column); correlations do not
+    per_stage: bool = True
 
 
 def findings_section(questions: list[Question], smallest_effect: float) -> list[str]:
@@ -47,9 +49,17 @@ def findings_section(questions: list[Question], smallest_effect: float) -> list[
 
 def _answer(question: Question, smallest_effect: float) -> str:
     frame = question.frame
-    counted = frame[_converged(frame)]
+    counted = frame[_converged(frame)] if question.per_stage else frame
     excluded = len(frame) - len(counted)
-    note = f" {excluded} test(s) rest on unconverged stages and are not counted." if excluded else ""
+    note = ""
+    if excluded and "convergence" not in frame:
+        note = (
+            " Convergence is not recorded in these results (`xlt results --refresh` adds it): none counted."
+        )
+    elif excluded:
+        verdicts = frame.loc[~_converged(frame), "convergence"].value_counts().to_dict()
+        detail = ", ".join(f"{n} {v}" for v, n in verdicts.items())
+        note = f" {excluded} test(s) rest on stages that did not converge ({detail}) and are not counted."
     survivors = counted[counted.q < ALPHA].sort_values("q")
     families = ", ".join(f"'{f}'" for f in dict.fromkeys(frame.family))
     if survivors.empty:
@@ -77,8 +87,8 @@ def _answer(question: Question, smallest_effect: float) -> str:
 
 
 def _converged(frame: pd.DataFrame) -> pd.Series:
-    """Rows that rest on converged stages only; without a convergence column (results of an older xlt, or
-    correlations, which are not about one stage), every row counts."""
-    if "converged" not in frame:
-        return pd.Series(True, index=frame.index)
-    return frame.converged.fillna(False).astype(bool)
+    """Rows whose every trained stage converged (early stopping ended it; `untrained` stages, e.g. a
+    lexical scorer, have nothing to converge); none where convergence was not recorded."""
+    if "convergence" not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame.convergence.isin(["converged", "untrained"])

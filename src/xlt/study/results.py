@@ -49,6 +49,7 @@ GAIN_COLUMNS = [
     "family",
     "q",
     "p_holm",
+    "convergence",
     "members",
 ]
 # the families of tests whose p-values are adjusted together (Benjamini-Hochberg q, Holm)
@@ -153,7 +154,10 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
             continue
         treated = [load_predictions(store, by_seed[s]) for s in seeds]
         base = [load_predictions(store, baseline_stages[s]) for s in seeds]
+        chains = [by_seed[s] for s in seeds] + [baseline_stages[s] for s in seeds]
+        verdict = chain_convergence([convergence(store, x) for t in chains for x in (t.parent, t) if x])
         head = {"encoder": encoder, "target": target, "variant": variant, "intermediate": intermediate}
+        head |= {"convergence": verdict}
         languages = list(by_seed[seeds[0]].languages)
         estimates = {}
         for language in languages:
@@ -271,6 +275,18 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+.4f}" if signed else f"{value:.4f}"
 
 
+def _convergence_note(block: pd.DataFrame) -> str:
+    """A warning in the title of a comparison whose stages did not all converge (not a finding)."""
+    verdicts = {str(v) for v in block.get("convergence", pd.Series(dtype=object)).dropna()}
+    if not verdicts or verdicts <= {"converged", "untrained"}:
+        return ""
+    if "capped" in verdicts:
+        return (
+            ". NOT CONVERGED: a stage hit its step cap while still improving, so these gains are not findings"
+        )
+    return ". NOT CONVERGED: fixed training budgets (no early stopping), so these gains are not findings"
+
+
 def _interval(low: Any, high: Any) -> str:
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
         return "-"
@@ -314,7 +330,7 @@ def render(payload: dict[str, Any], console: Console) -> None:
                 f"{target} ({metric_of.get(target, 'score')}), encoder {encoder}"
                 + (f", {variant}" if variant != "standard" else "")
                 + ": "
-                f"baseline vs intermediate {intermediate}, mean of {seeds} seed(s)"
+                f"baseline vs intermediate {intermediate}, mean of {seeds} seed(s)" + _convergence_note(block)
             ),
             caption=f"{MACRO} and groups: unweighted mean over their languages; CI: {confidence}% interval "
             "over test items and seeds (paired bootstrap of items; seed variance with seeds - 1 degrees of "

@@ -28,11 +28,12 @@ from xlt.analysis.inference import adjust_families, inference_columns
 from xlt.analysis.languages import language_groups
 from xlt.runs.store import RunStore
 from xlt.study.plan import StudyPlan
+from xlt.study.stage_files import chain_convergence, convergence
 
 ROBUSTNESS_CSV = "robustness.csv"
 ROBUST_GAINS_CSV = "robust_gains.csv"
 KEYS = ["encoder", "target", "variant", "intermediate", "suite", "language", "metric"]
-INFERENCE = ["ci_low", "ci_high", "se", "p", "mde", "family", "q", "p_holm"]
+INFERENCE = ["ci_low", "ci_high", "se", "p", "mde", "family", "q", "p_holm", "convergence"]
 ROBUSTNESS_COLUMNS = [*KEYS[:6], "group", "metric", "seeds", "n", "clean", "perturbed", "drop", *INFERENCE]
 ROBUST_GAIN_COLUMNS = [*KEYS[:6], "group", "metric", "seeds", "n", "standard", "robust", "gain", *INFERENCE]
 
@@ -47,7 +48,10 @@ def robustness_tables(plan: StudyPlan, store: RunStore) -> tuple[pd.DataFrame, p
     rng = np.random.default_rng(0)
 
     def drops(key: tuple[Any, ...], seeds: list[dict[str, Any]]) -> tuple[dict[str, Any], Replicates]:
-        values = {c: float(np.mean([e[c] for e in seeds])) for c in ("clean", "perturbed", "drop")}
+        values: dict[str, Any] = {
+            c: float(np.mean([e[c] for e in seeds])) for c in ("clean", "perturbed", "drop")
+        }
+        values["convergence"] = chain_convergence([e["convergence"] for e in seeds])
         return values, _drop_replicates(seeds, evaluation.bootstrap, rng)
 
     def gains(key: tuple[Any, ...], seeds: list[dict[str, Any]]) -> tuple[dict[str, Any], Replicates] | None:
@@ -57,12 +61,15 @@ def robustness_tables(plan: StudyPlan, store: RunStore) -> tuple[pd.DataFrame, p
         pairs = [(standard[e["seed"]], e) for e in seeds if e["seed"] in standard]
         if not pairs:
             return None
+        standard_score = float(np.mean([s["perturbed"] for s, _ in pairs]))
+        robust_score = float(np.mean([r["perturbed"] for _, r in pairs]))
         values = {
+            "convergence": chain_convergence([e["convergence"] for pair in pairs for e in pair]),
             "seeds": len(pairs),  # the seeds both sides have
-            "standard": float(np.mean([s["perturbed"] for s, _ in pairs])),
-            "robust": float(np.mean([r["perturbed"] for _, r in pairs])),
+            "standard": standard_score,
+            "robust": robust_score,
+            "gain": robust_score - standard_score,
         }
-        values["gain"] = values["robust"] - values["standard"]
         return values, _gain_replicates(pairs, evaluation.bootstrap, rng)
 
     confidence, high_gib = evaluation.confidence, evaluation.high_resource_gib
@@ -84,10 +91,12 @@ def _entries(plan: StudyPlan, store: RunStore) -> Entries:
         path = store.stage_dir(stage.stage_id) / ROBUSTNESS
         if stage.robustness is None or not store.is_done(stage.stage_id) or not path.is_file():
             continue
+        verdict = chain_convergence([convergence(store, s) for s in (stage.parent, stage) if s is not None])
         for suite, by_language in json.loads(path.read_text()).items():
             for language, entry in by_language.items():
                 key = (stage.encoder, stage.task, stage.variant, stage.intermediate, suite, language)
-                entries.setdefault((*key, entry["metric"]), []).append({**entry, "seed": stage.seed})
+                entry = {**entry, "seed": stage.seed, "convergence": verdict}
+                entries.setdefault((*key, entry["metric"]), []).append(entry)
     return entries
 
 
@@ -130,6 +139,7 @@ def _table(
             entry |= {"language": group.name, "group": " ".join(group.members)}
             entry |= {"seeds": int(members.seeds.min()), "n": int(members.n.sum())}
             entry |= {c: float(members[c].mean()) for c in values}
+            entry |= {"convergence": chain_convergence(list(members.convergence))}
             grouped.append(entry | _inference(combined, confidence) | {"family": f"{family} per group"})
     return pd.concat([single_rows, pd.DataFrame(grouped)], ignore_index=True)
 
