@@ -50,7 +50,7 @@ class TrainingConfig(BaseModel):
         "of at least min_delta over the best score; None = no early stopping (a fixed budget)",
     )
     min_delta: float = Field(
-        0.002, ge=0, description="early stopping: the smallest dev gain that counts as an improvement"
+        0.005, ge=0, description="early stopping: the smallest dev gain that counts as an improvement"
     )
     train_limit: PositiveInt | None = Field(None, description="use only the first N training examples")
     batch_size: PositiveInt = 16
