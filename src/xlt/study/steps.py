@@ -8,11 +8,12 @@ that does not apply to a stage (training for a lexical scorer, alignment without
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -111,7 +112,7 @@ def prepare_data(work: StageWork) -> None:
             copies = training.robust.copies
             train = augment_dataset(train, task.type, load_neighbours(work.data_dir), copies, stage.seed)
             log.info("rs-da: %d training examples with %d augmented copies each", len(train), copies)
-        with atomic_directory(work.build.work / PREPARED) as tmp:
+        with atomic_directory(work.build.work / PREPARED) as tmp, _quiet_datasets():
             train.save_to_disk(str(tmp / "train"))
             first(task.load(work.data_dir, "dev", english), training.dev_limit).save_to_disk(str(tmp / "dev"))
 
@@ -234,6 +235,21 @@ def stage_training(stage: Stage) -> TrainingConfig:
     if training.robust.method == "rs-da":
         return training.model_copy(update={"train_limit": None})
     return training
+
+
+@contextlib.contextmanager
+def _quiet_datasets() -> Iterator[None]:
+    """No `datasets` progress bars while a stage saves its prepared data (they went to the terminal even
+    with --no-progress, and into piped logs)."""
+    import datasets
+
+    enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if enabled:
+            datasets.enable_progress_bars()
 
 
 def align(work: StageWork) -> None:
