@@ -27,7 +27,7 @@ def record_study(root: Path, config: StudyConfig, console: Console) -> None:
                 if existing.exists():
                     kept = root / f"{existing.stem}.{old_hash}{existing.suffix}"
                     existing.replace(kept)
-                    console.print(f"config changed: previous {name} kept as {kept.name}")
+                    console.print(f"config changed: previous {name} kept as {kept.name}", markup=False)
     atomic_write_json(path, {"config_hash": new_hash, "config": config.resolved()})
 
 

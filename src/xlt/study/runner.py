@@ -10,6 +10,7 @@ from typing import Literal, get_args
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from xlt.runs.store import RunStore
 from xlt.study.execute import run_stage, stage_provenance
@@ -76,7 +77,7 @@ def run_plan(
                 outcome.reused.append(stage.stage_id)
                 if (warning := precision_warning(stage, store)) is not None:
                     outcome.warnings[stage.stage_id] = warning
-                    console.print(f"[yellow]stage {stage.stage_id}:[/yellow] {warning}")
+                    console.print(Text.assemble((f"stage {stage.stage_id}:", "yellow"), " ", warning))
             elif (failure := store.failure(stage.stage_id)) is not None and not retry_failed:
                 outcome.failed[stage.stage_id] = str(failure.get("error"))
             else:
@@ -91,7 +92,8 @@ def run_plan(
                 outcome.skipped[stage.stage_id] = detail
             else:
                 outcome.failed[stage.stage_id] = detail
-                console.print(f"[red]stage {stage.stage_id} failed:[/red] {detail}")
+                # a Text: brackets in an error ('[neutral]') are not markup
+                console.print(Text.assemble((f"stage {stage.stage_id} failed:", "red"), " ", detail))
             progress.advance(study_bar)
 
         if executor == "ray":
