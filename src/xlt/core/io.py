@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from xlt.core.settings import cache_dir
+
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
@@ -19,6 +22,36 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+HASH_CACHE = "file-hashes.json"
+
+
+def cached_sha256_file(path: Path) -> str:
+    """`sha256_file`, hashed again only when the file's size or mtime changes.
+
+    The hashes persist in the user cache across processes (a lost or unwritable cache only costs a hash),
+    so that verifying every file a study reads, and every stage it reuses, costs a stat per file."""
+    stat = path.stat()
+    key = str(path.resolve())
+    cache = _hash_cache()
+    known = cache.get(key)
+    if known is not None and known[:2] == [stat.st_size, stat.st_mtime_ns]:
+        return str(known[2])
+    digest = sha256_file(path)
+    cache[key] = [stat.st_size, stat.st_mtime_ns, digest]
+    with contextlib.suppress(OSError):
+        atomic_write_json(cache_dir() / HASH_CACHE, cache)
+    return digest
+
+
+@functools.lru_cache(maxsize=1)
+def _hash_cache() -> dict[str, list[Any]]:
+    try:
+        loaded = json.loads((cache_dir() / HASH_CACHE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def sha256_bytes(data: bytes) -> str:

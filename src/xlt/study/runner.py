@@ -73,6 +73,13 @@ def run_plan(
         study_bar = progress.add_task(f"study {plan.config.name} ({executor})", total=len(stages))
         todo: list[Stage] = []
         for stage in stages:
+            if store.finished(stage.stage_id) and (damage := store.damage(stage.stage_id)) is not None:
+                outcome.warnings[stage.stage_id] = f"damaged ({damage}): rebuilt"
+                console.print(
+                    Text.assemble((f"stage {stage.stage_id}:", "yellow"), f" damaged ({damage}); rebuilding it")
+                )
+                todo.append(stage)
+                continue
             if store.is_done(stage.stage_id):
                 outcome.reused.append(stage.stage_id)
                 if (warning := precision_warning(stage, store)) is not None:
