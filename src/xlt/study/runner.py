@@ -76,7 +76,9 @@ def run_plan(
             if store.finished(stage.stage_id) and (damage := store.damage(stage.stage_id)) is not None:
                 outcome.warnings[stage.stage_id] = f"damaged ({damage}): rebuilt"
                 console.print(
-                    Text.assemble((f"stage {stage.stage_id}:", "yellow"), f" damaged ({damage}); rebuilding it")
+                    Text.assemble(
+                        (f"stage {stage.stage_id}:", "yellow"), f" damaged ({damage}); rebuilding it"
+                    )
                 )
                 todo.append(stage)
                 continue
