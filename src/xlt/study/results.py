@@ -232,7 +232,7 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         "robustness": _records(robustness),
         "robust_gains": _records(robust_gains),
     }
-    writes = {
+    writes: dict[str, Callable[[Path], None]] = {
         RESULTS_CSV: _csv(scores),
         GAINS_CSV: _csv(gains),
         RESULTS_JSON: functools.partial(atomic_write_json, obj=payload),

@@ -110,7 +110,7 @@ def _validate_file(task: CustomTask, data_dir: Path | None) -> ValidationReport:
 
 
 # (the split whose items should be unseen, the split it is compared with, why sharing matters)
-_SEPARATE = (
+_SEPARATE: tuple[tuple[Split, Split, str], ...] = (
     ("dev", "train", "model selection would be done on training items"),
     ("test", "dev", "the test score would be on items used for model selection"),
     ("test", "train", "the test score would be on training items"),
