@@ -19,6 +19,7 @@ from pathlib import Path
 
 from xlt.core.errors import ConfigError, XltError
 from xlt.data.files import DataFile
+from xlt.models.encoders import encoder_info
 from xlt.study.config import StudyConfig
 from xlt.study.plan import StudyPlan, build_plan
 from xlt.tasks.custom import is_task_file
@@ -47,6 +48,11 @@ def preflight(config: StudyConfig, data_dir: Path, root: Path) -> Preflight:
         plan = build_plan(config)
     except XltError as exc:
         problems.append(exc)
+    for encoder in config.encoders:  # the plan stops at its first problem; each encoder is checked apart
+        try:
+            encoder_info(encoder)
+        except XltError as exc:
+            problems.append(exc)
     problems += _directory_problems(root)
     for name in config.task_names():
         if is_task_file(name):
@@ -55,6 +61,8 @@ def preflight(config: StudyConfig, data_dir: Path, root: Path) -> Preflight:
             warnings += task_warnings
     if plan is not None:
         problems += _pinned_file_problems(plan, data_dir)
+    # the plan and a task's own check meet the same broken task file: say it once
+    problems = list({problem.one_line(): problem for problem in problems}.values())
     if len(problems) == 1:
         raise problems[0]
     if problems:
