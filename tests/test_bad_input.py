@@ -385,3 +385,18 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path, data_dir: Path, ti
     )
     assert "Traceback" not in err
     assert list(tmp_path.glob("runs/bad/stages/.*.partial"))  # kept: the next run continues it
+
+
+def test_debug_shows_the_error_itself(tmp_path: Path, data_dir: Path, tiny_encoder_dir: Path) -> None:
+    from xlt.cli.app import options
+    from xlt.core.errors import ConfigError
+
+    args = run_semrel("--set", "seeds=[1,")(tmp_path, data_dir, tiny_encoder_dir)
+    argv = sys.argv
+    sys.argv = ["xlt", "--debug", *args]
+    try:
+        with pytest.raises(ConfigError, match="not valid YAML"):
+            main()
+    finally:
+        sys.argv = argv
+        options.debug = False

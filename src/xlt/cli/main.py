@@ -66,6 +66,15 @@ def main() -> None:
             "(--output chooses another), then run the same command again"
         )
         sys.exit(2)
+    except Exception as exc:
+        # not a user's error but xlt's: still one line, with the way to the traceback
+        if options.debug:
+            raise
+        _error(
+            f"internal error: {type(exc).__name__}: {exc}; this is a bug in xlt: run the same command with "
+            "--debug (xlt --debug ...) for the traceback and report it"
+        )
+        sys.exit(1)
     if code == INTERRUPTED:  # Typer's translation of a KeyboardInterrupt raised inside a command
         _interrupted()
     if isinstance(code, int) and code:
