@@ -75,6 +75,7 @@ def _validate_file(task: CustomTask, data_dir: Path | None) -> ValidationReport:
     # split protocol then counts the slice's part of its rows
     read: dict[tuple[tuple[Path, ...], str], list[Row]] = {}
     rows: dict[tuple[Split, str], list[Row]] = {}
+    unreadable: set[tuple[tuple[Path, ...], str]] = set()
     for split, languages in task.config.files.items():
         for language, entries in languages.items():
             if language not in checked:
@@ -83,6 +84,7 @@ def _validate_file(task: CustomTask, data_dir: Path | None) -> ValidationReport:
                 if problem is not None:
                     report.problems.append(Problem(task.path, task.entry_line(split, language), problem))
             found = len(report.problems)
+            unread = False  # a file of the slice has problems, reported where it was first read
             slice_rows: list[Row] = []
             for index, entry in enumerate(entries):
                 paths = task.local_paths(entry, data_dir)
@@ -95,10 +97,13 @@ def _validate_file(task: CustomTask, data_dir: Path | None) -> ValidationReport:
                 if key not in read:
                     read[key], problems = _read(task, entry, paths)
                     report.problems.extend(problems)
+                    if problems:
+                        unreadable.add(key)
+                unread = unread or key in unreadable
                 slice_rows += task.cut(entry, read[key], split)
             report.counts[split, language] = len(slice_rows)
             rows[split, language] = slice_rows
-            if not slice_rows and len(report.problems) == found:  # a file that holds no item of this split
+            if not slice_rows and len(report.problems) == found and not unread:  # no item of this split
                 line = task.entry_line(split, language)
                 report.problems.append(
                     Problem(
