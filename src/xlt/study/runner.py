@@ -78,7 +78,8 @@ def run_plan(
                 console.print(
                     Text.assemble(
                         (f"stage {stage.stage_id}:", "yellow"), f" damaged ({damage}); rebuilding it"
-                    )
+                    ),
+                    soft_wrap=True,
                 )
                 todo.append(stage)
                 continue
@@ -102,7 +103,9 @@ def run_plan(
             else:
                 outcome.failed[stage.stage_id] = detail
                 # a Text: brackets in an error ('[neutral]') are not markup
-                console.print(Text.assemble((f"stage {stage.stage_id} failed:", "red"), " ", detail))
+                console.print(
+                    Text.assemble((f"stage {stage.stage_id} failed:", "red"), " ", detail), soft_wrap=True
+                )
             progress.advance(study_bar)
 
         if executor == "ray":
