@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import hashlib
@@ -40,18 +41,26 @@ def cached_sha256_file(path: Path) -> str:
         return str(known[2])
     digest = sha256_file(path)
     cache[key] = [stat.st_size, stat.st_mtime_ns, digest]
-    with contextlib.suppress(OSError):
-        atomic_write_json(cache_dir() / HASH_CACHE, cache)
     return digest
 
 
 @functools.lru_cache(maxsize=1)
 def _hash_cache() -> dict[str, list[Any]]:
+    """The persisted hashes, saved once when the process exits (not per file: a first check of the whole
+    mirror hashes hundreds of files)."""
+    location = cache_dir() / HASH_CACHE
     try:
-        loaded = json.loads((cache_dir() / HASH_CACHE).read_text())
+        loaded = json.loads(location.read_text())
     except (OSError, ValueError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+        loaded = {}
+    cache: dict[str, list[Any]] = loaded if isinstance(loaded, dict) else {}
+    atexit.register(_save_hashes, location, cache)
+    return cache
+
+
+def _save_hashes(location: Path, cache: dict[str, list[Any]]) -> None:
+    with contextlib.suppress(OSError):
+        atomic_write_json(location, cache)
 
 
 def sha256_bytes(data: bytes) -> str:
