@@ -15,7 +15,7 @@ from xlt.cli.main import app
 from xlt.core.errors import ConfigError
 from xlt.models.modules import MODULE_CONFIG
 from xlt.models.sentence import ALIGNMENT_DIR, SentenceEncoder
-from xlt.runs.store import RunStore
+from xlt.runs.store import STAGE_RECORD, RunStore
 from xlt.study.config import load_study
 from xlt.study.plan import build_plan
 from xlt.study.results import write_results
@@ -53,8 +53,13 @@ def test_alignment_factor(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
     encoder = SentenceEncoder(str(tiny_encoder_dir))
     encoder.load_trained(store.stage_dir(plan.targets[1].stage_id))
     assert isinstance(encoder.post_pooling, AlignmentModule) and "de" in encoder.post_pooling.projections
-    # stages written before modules named their class (no module.json) still load as an alignment
+    # stages written before modules named their class (no module.json) still load as an alignment; such a
+    # stage was also written before stage.json listed its files (else it would count as damaged)
     (store.stage_dir(plan.targets[1].stage_id) / ALIGNMENT_DIR / MODULE_CONFIG).unlink()
+    record_path = store.stage_dir(plan.targets[1].stage_id) / STAGE_RECORD
+    record = json.loads(record_path.read_text())
+    del record["files"]
+    record_path.write_text(json.dumps(record))
     legacy = SentenceEncoder(str(tiny_encoder_dir))
     legacy.load_trained(store.stage_dir(plan.targets[1].stage_id))
     assert isinstance(legacy.post_pooling, AlignmentModule)

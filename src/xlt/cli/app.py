@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +31,16 @@ DataDirOption = Annotated[
 ]
 
 
+@dataclass
+class Options:
+    """Options of the root command that change how every command reports."""
+
+    debug: bool = False
+
+
+options = Options()
+
+
 def _print_version(value: bool) -> None:
     if value:
         console.print(f"xlt {__version__}")
@@ -41,8 +52,12 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", help="print the version", callback=_print_version, is_eager=True)
     ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="show the traceback of an error instead of its one line")
+    ] = False,
 ) -> None:
     """Zero-shot cross-lingual transfer studies."""
+    options.debug = debug
 
 
 def study_dir_of(config: Any, output: Path | None) -> Path:

@@ -92,6 +92,8 @@ def validate_command(
     cwd = Path.cwd()
     for problem in report.problems:
         console.print(problem.render(cwd), markup=False, highlight=False, soft_wrap=True)
+    for warning in report.warnings:
+        console.print(f"warning: {warning.render(cwd)}", markup=False, highlight=False, soft_wrap=True)
     console.print(report.summary(), markup=False, highlight=False)
     if not report.ok:
         raise typer.Exit(2)

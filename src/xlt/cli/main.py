@@ -1,7 +1,8 @@
 """`xlt`: run transfer studies and inspect encoders, tasks and results.
 
 The commands live with their concern (`catalogue`, `study`, `analysis`); importing them registers them on
-the one Typer app of `xlt.cli.app`. This module is the console script's entry point.
+the one Typer app of `xlt.cli.app`. This module is the console script's entry point, and the one place
+where an error becomes what the user sees: a line on stderr, never a traceback unless `--debug`.
 """
 
 from __future__ import annotations
@@ -9,28 +10,75 @@ from __future__ import annotations
 import os
 import sys
 
+import click
+from rich.text import Text
+
 # importing a command module registers its commands, in this order in `xlt --help`
 # isort: off
 from xlt.cli import catalogue, study, analysis  # noqa: F401
 
 # isort: on
-from xlt.cli.app import app, err_console
+from xlt.cli.app import app, err_console, options
 from xlt.core.errors import XltError
 
 __all__ = ["app", "main"]
 
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+
+
+def _error(message: str) -> None:
+    # a Text is never parsed as markup: '[neutral]' in a message stays as written
+    err_console.print(Text.assemble(("error:", "red"), " ", message), highlight=False, soft_wrap=True)
+
+
+def _interrupted() -> None:
+    err_console.print("interrupted: finished stages are kept; run the same command again to resume")
+    sys.exit(INTERRUPTED)
+
 
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point: user errors become one line on stderr and exit code 2; Ctrl-C one line and 130.
+
+    Typer's standalone mode would turn Ctrl-C into a silent exit 130 before any handler of ours runs, so the
+    app runs in non-standalone mode and this function does what standalone mode did for usage errors."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        app()
+        code = app(standalone_mode=False)
     except XltError as exc:
-        err_console.print(f"[red]error:[/red] {exc.one_line()}", highlight=False, soft_wrap=True)
+        if options.debug:
+            raise
+        _error(exc.one_line())
         sys.exit(2)
     except KeyboardInterrupt:
-        err_console.print("interrupted: finished stages are kept; run the same command again to resume")
-        sys.exit(130)
+        _interrupted()
+    except click.exceptions.Abort:
+        _interrupted()
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except OSError as exc:
+        # a full disk or an unwritable directory, met while writing: nothing half-written is kept
+        if options.debug:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        _error(
+            f"{exc.strerror or type(exc).__name__}{where}; free space or make the directory writable "
+            "(--output chooses another), then run the same command again"
+        )
+        sys.exit(2)
+    except Exception as exc:
+        # not a user's error but xlt's: still one line, with the way to the traceback
+        if options.debug:
+            raise
+        _error(
+            f"internal error: {type(exc).__name__}: {exc}; this is a bug in xlt: run the same command with "
+            "--debug (xlt --debug ...) for the traceback and report it"
+        )
+        sys.exit(1)
+    if code == INTERRUPTED:  # Typer's translation of a KeyboardInterrupt raised inside a command
+        _interrupted()
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

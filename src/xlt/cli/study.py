@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from xlt.cli.app import DataDirOption, app, console, err_console, study_dir_of
 from xlt.core.errors import ConfigError
@@ -72,14 +73,18 @@ def _run_study(
 ) -> tuple[StudyPlan, RunStore]:
     from xlt.core.settings import resolve_data_dir
     from xlt.runs.store import RunStore
-    from xlt.study.plan import build_plan
+    from xlt.study.preflight import preflight
     from xlt.study.records import record_study
     from xlt.study.results import render, write_results
     from xlt.study.runner import run_plan
 
     data = resolve_data_dir(data_dir)
-    plan = build_plan(config)
-    store = RunStore(study_dir_of(config, output))
+    root = study_dir_of(config, output)
+    checked = preflight(config, data, root)  # every problem at once, before any stage starts
+    for warning in checked.warnings:
+        err_console.print(Text.assemble(("warning:", "yellow"), " ", warning), soft_wrap=True)
+    plan = checked.plan
+    store = RunStore(root)
     with store.locked():
         record_study(store.root, config, err_console)
         outcome = run_plan(

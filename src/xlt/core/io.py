@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from xlt.core.settings import cache_dir
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -19,6 +23,44 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+HASH_CACHE = "file-hashes.json"
+
+
+def cached_sha256_file(path: Path) -> str:
+    """`sha256_file`, hashed again only when the file's size or mtime changes.
+
+    The hashes persist in the user cache across processes (a lost or unwritable cache only costs a hash),
+    so that verifying every file a study reads, and every stage it reuses, costs a stat per file."""
+    stat = path.stat()
+    key = str(path.resolve())
+    cache = _hash_cache()
+    known = cache.get(key)
+    if known is not None and known[:2] == [stat.st_size, stat.st_mtime_ns]:
+        return str(known[2])
+    digest = sha256_file(path)
+    cache[key] = [stat.st_size, stat.st_mtime_ns, digest]
+    return digest
+
+
+@functools.lru_cache(maxsize=1)
+def _hash_cache() -> dict[str, list[Any]]:
+    """The persisted hashes, saved once when the process exits (not per file: a first check of the whole
+    mirror hashes hundreds of files)."""
+    location = cache_dir() / HASH_CACHE
+    try:
+        loaded = json.loads(location.read_text())
+    except (OSError, ValueError):
+        loaded = {}
+    cache: dict[str, list[Any]] = loaded if isinstance(loaded, dict) else {}
+    atexit.register(_save_hashes, location, cache)
+    return cache
+
+
+def _save_hashes(location: Path, cache: dict[str, list[Any]]) -> None:
+    with contextlib.suppress(OSError):
+        atomic_write_json(location, cache)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -75,3 +117,51 @@ def atomic_directory(final: Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+# in a directory changed by `commit_files`: the renames of a committed change not yet all done
+COMMIT_JOURNAL = ".commit.json"
+
+
+def commit_files(
+    root: Path, writes: Mapping[str, Callable[[Path], None]], moves: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Change several files of `root` as one step: after a kill or a full disk, either all of them have
+    changed or none has.
+
+    Each writer fills a staged file beside its target; only when every one is written and synced does one
+    journal (written atomically: the commit point) list the renames, `moves` of existing files first and
+    then each staged file onto its target. A failure before the journal exists discards the staged files;
+    after it, `recover_files` finishes the renames (each is skipped once its source is gone, so redoing one
+    is harmless)."""
+    recover_files(root)
+    staged: dict[str, Path] = {name: root / f".{name}.new" for name in writes}
+    try:
+        for name, write in writes.items():
+            write(staged[name])
+            with open(staged[name], "rb") as handle:
+                os.fsync(handle.fileno())
+        renames = [*moves, *((staged[name].name, name) for name in writes)]
+        atomic_write_json(root / COMMIT_JOURNAL, {"renames": renames})
+    except BaseException:
+        for path in staged.values():
+            path.unlink(missing_ok=True)
+        raise
+    recover_files(root)
+
+
+def recover_files(root: Path) -> None:
+    """Finish the renames of a committed `commit_files` and drop the staged files of an uncommitted one."""
+    journal = root / COMMIT_JOURNAL
+    if journal.is_file():
+        renames: list[list[str]] = json.loads(journal.read_text())["renames"]
+        while renames:
+            source, target = renames[0]
+            if (root / source).exists():
+                os.replace(root / source, root / target)
+            renames = renames[1:]
+            # the journal shrinks after each rename, so a rename redone after a kill finds no source
+            atomic_write_json(journal, {"renames": renames})
+        journal.unlink()
+    for leftover in root.glob(".*.new"):
+        leftover.unlink()

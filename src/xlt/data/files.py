@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from xlt.core.errors import DataError
-from xlt.core.io import sha256_file
+from xlt.core.io import cached_sha256_file
 
 
 @dataclass(frozen=True)
@@ -39,15 +38,9 @@ class DataFile:
 
 
 def file_sha256(path: Path) -> str:
-    """The sha256 of a file's bytes, hashed again only when its size or mtime changes."""
-    stat = path.stat()
-    return _cached_sha256(str(path), stat.st_size, stat.st_mtime_ns)
-
-
-@lru_cache(maxsize=4096)
-def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
-    # size and mtime are part of the key so that a file changed on disk is hashed again
-    return sha256_file(Path(path))
+    """The sha256 of a file's bytes, hashed again only when its size or mtime changes (the hashes persist
+    in the user cache, so checking every pinned file of a study before it starts costs a stat per file)."""
+    return cached_sha256_file(path)
 
 
 def read_text(path: Path) -> str:

@@ -96,6 +96,12 @@ def split_variant(name: str) -> tuple[str, dict[str, int]]:
     return base, options
 
 
+def looks_like_path(name: str) -> bool:
+    """A name only a directory can mean: a hub id is exactly `org/name`, never absolute, relative to '.' or
+    '~', nested or ending in '/'; so a missing local directory is reported as such, not as a hub id."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or name.endswith("/")
+
+
 def encoder_info(name: str) -> EncoderInfo:
     """Metadata for a built-in name, a local model directory or a Hugging Face model id, or a size
     variant of one of them (`NAME@layers=N`)."""
@@ -111,13 +117,24 @@ def encoder_info(name: str) -> EncoderInfo:
         )
     if name in BUILTIN_ENCODERS:
         return BUILTIN_ENCODERS[name]
-    if Path(name).expanduser().is_dir():
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ConfigError(
+                f"encoder directory {path} has no config.json",
+                "give a model directory saved by save_pretrained, or a Hugging Face id (org/name)",
+            )
         return EncoderInfo(
             name=name,
             description="local model directory",
             kind="transformer",
             source=str(Path(name).expanduser().resolve()),
             languages="unknown",
+        )
+    if looks_like_path(name):
+        raise ConfigError(
+            f"encoder directory {path.resolve()} does not exist",
+            "give the path of an existing model directory, or a Hugging Face id written org/name",
         )
     if "/" in name:
         return EncoderInfo(

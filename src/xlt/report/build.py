@@ -5,6 +5,7 @@ languages. Writes report/report.md with PNG figures beside it and a self-contain
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from xlt.analysis.languages import AFRICAN, SIZE_SOURCE, canonical, pretraining_
 from xlt.analysis.robust_transfer import RobustTransferAnalysis, analyse_robustness
 from xlt.analysis.transfer import MACRO, TransferAnalysis, analyse, join_similarity
 from xlt.analysis.typology import FEATURE_SET, distance_to_english, dominant_script
-from xlt.core.errors import ConfigError
+from xlt.core.errors import ConfigError, XltError
 from xlt.report import figures
 from xlt.report.findings import Question, findings_section
 from xlt.report.markdown import html_page, md_table, pivot, write_csv, write_text
@@ -39,9 +40,18 @@ class Report:
     analysis: TransferAnalysis | None
 
 
-def language_table(scores: pd.DataFrame, gains: pd.DataFrame, data_dir: Path | None) -> pd.DataFrame:
+def language_table(
+    scores: pd.DataFrame,
+    gains: pd.DataFrame,
+    data_dir: Path | None,
+    references: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Per (target, language): baseline score, its drop from English, mean gain over intermediates,
-    distance to English, script, CC-100 size and whether the language is African."""
+    distance to English, script, CC-100 size and whether the language is African.
+
+    `references` maps a target's name to how the study named it: a user's task is found by its task file,
+    not by its name."""
+    references = references or {}
     rows = []
     baseline = scores[scores.intermediate == "none"].groupby(["target", "language"])["score"].mean()
     language_gains = gains[gains.members == gains.language]
@@ -54,10 +64,9 @@ def language_table(scores: pd.DataFrame, gains: pd.DataFrame, data_dir: Path | N
             from xlt.similarity.inputs import task_texts
 
             try:
-                script = dominant_script(
-                    task_texts(get_task(str(target)), data_dir, language=str(language), sample=30)
-                )
-            except Exception:  # a data file that is not there: the script is simply unknown
+                task = get_task(references.get(target, target))
+                script = dominant_script(task_texts(task, data_dir, language=str(language), sample=30))
+            except XltError:  # a data file that is not there: the script is simply unknown
                 script = "unknown"
         rows.append(
             {
@@ -77,10 +86,24 @@ def language_table(scores: pd.DataFrame, gains: pd.DataFrame, data_dir: Path | N
     return pd.DataFrame(rows)
 
 
+def _task_references(payload: dict[str, Any]) -> dict[str, str]:
+    """Target name -> the reference the study gave (a built-in name, or the path of a task file)."""
+    references = [entry["task"] for entry in payload["config"].get("targets", [])]
+    return {get_task(reference).name: reference for reference in references}
+
+
 def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations: int = 10000) -> Report:
     payload = read_results(study_dir)
     gains, scores = gains_frame(payload), scores_frame(payload)
     if gains.empty and not payload.get("robustness"):
+        config = payload["config"]
+        if not config.get("intermediates") and not any(
+            entry.get("intermediates") for entry in config.get("targets", [])
+        ):
+            raise ConfigError(
+                f"{study_dir} has no intermediate tasks, so no gains to report",
+                "add intermediates to the study (the report compares each with the baseline), then run it",
+            )
         raise ConfigError(f"{study_dir} has no gains yet", "run the study's stages first (`xlt run`)")
     out = study_dir / REPORT_DIR
     figs = out / "figures"
@@ -136,7 +159,7 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
             sections += similarity_robustness_section(robust_analysis, out)
         sections += size_section(robustness, out, confidence)
     sections += _languages_section(
-        language_table(scores[scores.target != "tatoeba"], transfer, data_dir), out
+        language_table(scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)), out
     )
 
     smallest = float(payload["config"].get("evaluation", {}).get("smallest_effect", 0.02))

@@ -2,6 +2,8 @@
 
 A stage directory appears only when its stage has finished (it is built under a temporary name and
 renamed), so its presence is the completion marker. A failed stage leaves a record under `failed/`.
+A finished stage is reused only while it is intact: `stage.json` lists the sha256 of every file the stage
+holds, and a stage with a file missing or changed counts as not finished (it is rebuilt, never read).
 While a stage is built, its scratch directory records the steps already complete (`build.json`); a stage
 interrupted by a kill or Ctrl-C continues from them when it is run again with the same spec, code,
 libraries, device and precision, and starts afresh otherwise.
@@ -22,7 +24,7 @@ from typing import Any, Literal
 
 from xlt.core.errors import ConfigError, XltError
 from xlt.core.hashing import canonical_json
-from xlt.core.io import atomic_write_json
+from xlt.core.io import atomic_write_json, cached_sha256_file
 from xlt.runs.provenance import same_build
 
 StageState = Literal["done", "failed", "pending", "running"]
@@ -31,6 +33,9 @@ STAGE_RECORD = "stage.json"
 BUILD_RECORD = "build.json"
 # in the scratch directory only: files a build needs until it finishes (prepared data, checkpoints)
 WORK_DIR = "work"
+# the files every finished stage of a kind holds, checked for stages finished before `stage.json` listed
+# its files (an intermediate's trained weights, a target's predictions)
+REQUIRED_BY_KIND = {"intermediate": ("encoder.safetensors",), "target": ("predictions.json",)}
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,15 @@ def _build_detail(scratch: Path) -> str:
     return f"in progress, or interrupted (resumes): steps done: {steps}{progress}"
 
 
+def _file_hashes(directory: Path) -> dict[str, str]:
+    """sha256 of every file a finished stage holds (by path inside it), the record `damage` checks."""
+    return {
+        path.relative_to(directory).as_posix(): cached_sha256_file(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name not in (STAGE_RECORD, BUILD_RECORD)
+    }
+
+
 class RunStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -122,8 +136,30 @@ class RunStore:
     def stage_dir(self, stage_id: str) -> Path:
         return self.stages_dir / stage_id
 
-    def is_done(self, stage_id: str) -> bool:
+    def finished(self, stage_id: str) -> bool:
+        """The stage was built to the end (it may since have been damaged: see `damage`)."""
         return (self.stage_dir(stage_id) / STAGE_RECORD).is_file()
+
+    def damage(self, stage_id: str) -> str | None:
+        """What makes a finished stage unusable (a file missing or changed since it was built), or None."""
+        directory = self.stage_dir(stage_id)
+        try:
+            record = self.read_record(stage_id)
+        except (OSError, ValueError):
+            return f"its {STAGE_RECORD} is unreadable"
+        files: dict[str, str] | None = record.get("files")
+        required = files if files is not None else REQUIRED_BY_KIND.get(str(record.get("kind")), ())
+        for name in required:
+            path = directory / name
+            if not path.is_file():
+                return f"{name} is missing"
+            if files is not None and cached_sha256_file(path) != files[name]:
+                return f"{name} differs from the file the stage was built with"
+        return None
+
+    def is_done(self, stage_id: str) -> bool:
+        """Finished and intact: safe to reuse."""
+        return self.finished(stage_id) and self.damage(stage_id) is None
 
     def failure(self, stage_id: str) -> dict[str, Any] | None:
         path = self.failed_dir / f"{stage_id}.json"
@@ -189,7 +225,13 @@ class RunStore:
             shutil.rmtree(build.directory / WORK_DIR, ignore_errors=True)
             atomic_write_json(
                 build.directory / STAGE_RECORD,
-                {**spec, "provenance": build.provenance, "steps": build.steps, **build.outcome},
+                {
+                    **spec,
+                    "provenance": build.provenance,
+                    "steps": build.steps,
+                    **build.outcome,
+                    "files": _file_hashes(build.directory),
+                },
             )
             final = self.stage_dir(stage_id)
             if final.exists():
@@ -225,7 +267,9 @@ class RunStore:
     def status(self, stage_ids: list[str]) -> list[StageStatus]:
         out = []
         for stage_id in stage_ids:
-            if self.is_done(stage_id):
+            if self.finished(stage_id) and (damage := self.damage(stage_id)) is not None:
+                out.append(StageStatus(stage_id, "pending", f"damaged ({damage}): the next run rebuilds it"))
+            elif self.finished(stage_id):
                 out.append(StageStatus(stage_id, "done"))
             elif (failure := self.failure(stage_id)) is not None:
                 out.append(StageStatus(stage_id, "failed", str(failure.get("error", ""))))

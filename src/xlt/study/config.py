@@ -43,6 +43,17 @@ class StageResources(BaseModel):
     target: Resources = Resources()
 
 
+def distinct(value: list[Any] | None) -> list[Any] | None:
+    """A list whose items are distinct: a repeated seed, target or language would run or count twice."""
+    if value is None:
+        return value
+    keys = [item.task if isinstance(item, TargetEntry) else item for item in value]
+    repeated = sorted({str(key) for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"{', '.join(repeated)} listed more than once, which would run or count it twice")
+    return value
+
+
 class TatoebaCheck(BaseModel):
     """Tatoeba retrieval of the base encoder and of every intermediate-trained one (PROTOCOLS)."""
 
@@ -50,6 +61,8 @@ class TatoebaCheck(BaseModel):
     enabled: bool = Field(True, description="evaluate every intermediate-trained encoder on Tatoeba")
     languages: list[str] | None = Field(None, description="Tatoeba languages; None = all 112 pairs")
     max_examples: PositiveInt | None = Field(None, description="sentence pairs per language; None = all")
+
+    _distinct = field_validator("languages")(distinct)
 
 
 class EvaluationConfig(BaseModel):
@@ -75,6 +88,8 @@ class EvaluationConfig(BaseModel):
         "survives, an MDE at or below it means no effect that large, above it an underpowered design",
     )
 
+    _distinct = field_validator("languages")(distinct)
+
 
 class TargetEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -83,6 +98,8 @@ class TargetEntry(BaseModel):
     training: dict[str, Any] | None = Field(
         None, description="settings of this target's stages that differ from training.target"
     )
+
+    _distinct = field_validator("intermediates")(distinct)
 
 
 class StudyConfig(BaseModel):
@@ -129,16 +146,11 @@ class StudyConfig(BaseModel):
             spec = MethodSpec.parse(name)  # ValueError for an unknown option
             if spec.learner not in LEARNERS:
                 raise ValueError(f"unknown alignment '{name}': learners are {', '.join(LEARNERS)}")
-        if len(set(value)) != len(value):
-            raise ValueError("alignments must be distinct")
         return value
 
-    @field_validator("seeds")
-    @classmethod
-    def _distinct_seeds(cls, value: list[int]) -> list[int]:
-        if len(set(value)) != len(value):
-            raise ValueError("seeds must be distinct")
-        return value
+    _distinct = field_validator(
+        "encoders", "seeds", "intermediates", "targets", "robust_methods", "alignments"
+    )(distinct)
 
     def target_training(self, target: TargetEntry) -> TrainingConfig:
         """training.target with the target's own overrides applied (validated like the rest)."""
@@ -180,6 +192,15 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
     if "=" not in assignment:
         raise ConfigError(f"override '{assignment}' is not of the form key=value", "e.g. --set seeds=[1,2,3]")
     key, raw = assignment.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(
+            f"override '{assignment}': the value '{raw}' is not valid YAML{at}",
+            "quote it and close every bracket, e.g. --set 'seeds=[1,2]'",
+        ) from None
     parts = key.strip().split(".")
     node = data
     for part in parts[:-1]:
@@ -187,7 +208,7 @@ def apply_override(data: dict[str, Any], assignment: str) -> None:
         if not isinstance(child, dict):
             raise ConfigError(f"override '{key}': '{part}' is not a section", "override a leaf setting")
         node = child
-    node[parts[-1]] = yaml.safe_load(raw)
+    node[parts[-1]] = value
 
 
 def load_study(path: Path, overrides: list[str] | None = None) -> StudyConfig:

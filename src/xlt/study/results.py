@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +19,12 @@ from xlt.analysis.gains import SeedReplicates, bootstrap_gain
 from xlt.analysis.inference import FEW_SEEDS, adjust_families, inference_columns
 from xlt.analysis.languages import SIZE_SOURCE, LanguageGroup, language_groups
 from xlt.core.errors import ConfigError
-from xlt.core.io import atomic_path, atomic_write_json
+from xlt.core.io import atomic_write_json, commit_files
 from xlt.data.schema import TaskType
 from xlt.runs.provenance import ROW_FIELDS, environment, row_fields
 from xlt.runs.store import RunStore
 from xlt.study.plan import Stage, StudyPlan
+from xlt.study.records import STUDY_RECORD, write_study_record
 from xlt.study.robustness import ROBUST_GAINS_CSV, ROBUSTNESS_CSV, robustness_tables
 from xlt.study.stage_files import chain_convergence, convergence, load_predictions
 
@@ -215,14 +218,16 @@ def _effect(baseline: float, treated: float, seeds: SeedReplicates, confidence: 
     } | inference_columns(seeds.inference(confidence))
 
 
+def _csv(frame: pd.DataFrame) -> Callable[[Path], None]:
+    return lambda path: frame.to_csv(path, index=False)
+
+
 def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
+    """Write the results files and study.json as one step (`commit_files`): after a kill or a full disk,
+    the files of a study directory are all of one run or all of the one before."""
     scores = score_rows(plan, store)
     gains = gain_rows(plan, store)
     robustness, robust_gains = robustness_tables(plan, store)
-    for name, frame in ((ROBUSTNESS_CSV, robustness), (ROBUST_GAINS_CSV, robust_gains)):
-        if not frame.empty:
-            with atomic_path(store.root / name) as tmp:
-                frame.to_csv(tmp, index=False)
     payload = {
         "study": plan.config.name,
         "config": plan.config.resolved(),
@@ -243,11 +248,16 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         "robustness": _records(robustness),
         "robust_gains": _records(robust_gains),
     }
-    with atomic_path(store.root / RESULTS_CSV) as tmp:
-        scores.to_csv(tmp, index=False)
-    with atomic_path(store.root / GAINS_CSV) as tmp:
-        gains.to_csv(tmp, index=False)
-    atomic_write_json(store.root / RESULTS_JSON, payload)
+    writes: dict[str, Callable[[Path], None]] = {
+        RESULTS_CSV: _csv(scores),
+        GAINS_CSV: _csv(gains),
+        RESULTS_JSON: functools.partial(atomic_write_json, obj=payload),
+        STUDY_RECORD: functools.partial(write_study_record, config=plan.config),
+    }
+    for name, frame in ((ROBUSTNESS_CSV, robustness), (ROBUST_GAINS_CSV, robust_gains)):
+        if not frame.empty:
+            writes[name] = _csv(frame)
+    commit_files(store.root, writes)
     return payload
 
 

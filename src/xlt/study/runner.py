@@ -10,6 +10,7 @@ from typing import Literal, get_args
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from xlt.runs.store import RunStore
 from xlt.study.execute import run_stage, stage_provenance
@@ -72,11 +73,21 @@ def run_plan(
         study_bar = progress.add_task(f"study {plan.config.name} ({executor})", total=len(stages))
         todo: list[Stage] = []
         for stage in stages:
+            if store.finished(stage.stage_id) and (damage := store.damage(stage.stage_id)) is not None:
+                outcome.warnings[stage.stage_id] = f"damaged ({damage}): rebuilt"
+                console.print(
+                    Text.assemble(
+                        (f"stage {stage.stage_id}:", "yellow"), f" damaged ({damage}); rebuilding it"
+                    ),
+                    soft_wrap=True,
+                )
+                todo.append(stage)
+                continue
             if store.is_done(stage.stage_id):
                 outcome.reused.append(stage.stage_id)
                 if (warning := precision_warning(stage, store)) is not None:
                     outcome.warnings[stage.stage_id] = warning
-                    console.print(f"[yellow]stage {stage.stage_id}:[/yellow] {warning}")
+                    console.print(Text.assemble((f"stage {stage.stage_id}:", "yellow"), " ", warning))
             elif (failure := store.failure(stage.stage_id)) is not None and not retry_failed:
                 outcome.failed[stage.stage_id] = str(failure.get("error"))
             else:
@@ -91,7 +102,10 @@ def run_plan(
                 outcome.skipped[stage.stage_id] = detail
             else:
                 outcome.failed[stage.stage_id] = detail
-                console.print(f"[red]stage {stage.stage_id} failed:[/red] {detail}")
+                # a Text: brackets in an error ('[neutral]') are not markup
+                console.print(
+                    Text.assemble((f"stage {stage.stage_id} failed:", "red"), " ", detail), soft_wrap=True
+                )
             progress.advance(study_bar)
 
         if executor == "ray":

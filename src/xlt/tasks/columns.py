@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 from xlt.data.schema import TaskType
 
-Format = Literal["csv", "tsv", "jsonl", "conll"]
+# `lines`: line-aligned plain text files (the TweetEval/UMSAB layout: train_text.txt beside
+# train_labels.txt), the file and its partners being the columns, line N of each one row
+Format = Literal["csv", "tsv", "jsonl", "conll", "lines"]
 InputFormat = Literal["single", "pair", "token", "span", "choice"]
 LabelType = Literal["regression", "classes", "spans", "tags"]
 Column = str | int
@@ -51,6 +53,10 @@ def column_kind_problems(task_type: TaskType, columns: ColumnMap, fmt: Format, h
             problems.append(f"columns.{key}: a conll file has only tokens and tags, given by position")
         elif fmt in ("csv", "tsv") and not has_header and any(isinstance(part, str) for part in parts):
             problems.append(f"columns.{key}: a file without header has no column names, use a position")
+        elif fmt == "lines" and any(isinstance(part, str) for part in parts):
+            problems.append(
+                f"columns.{key}: line-aligned files are columns by position (0 the file, 1 its first partner)"
+            )
         if key == "choices" and fmt in ("csv", "tsv") and not isinstance(column, list):
             problems.append("columns.choices: give the list of columns that hold the choices")
     if fmt == "conll":

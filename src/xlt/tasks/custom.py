@@ -216,7 +216,7 @@ class CustomTask:
         generic file; a named reader raises its first problem."""
         reader = self.config.file_reader(entry)
         if reader is None:
-            return self._formats.read_file(entry, paths[0])
+            return self._formats.read_file(entry, paths)
         return READERS[reader.name](paths, reader.options), []
 
     def cut(self, entry: FileEntry, rows: list[Row], split: Split) -> list[Row]:

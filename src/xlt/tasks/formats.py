@@ -4,7 +4,9 @@ the task type by `columns` (a file read by a named upstream reader does not come
 Conventions: integer columns are 0-based positions; labels in files may be class names or 0-based ids (a
 name wins when a label is both); regression scores are rescaled from `score_range` to [0, 1]; TSV files are
 unquoted (no field holds a TAB or a newline); a CoNLL file has one whitespace-separated `token ... tag` line
-per word and blank lines between sentences, with -DOCSTART- lines skipped. A row without an id column is
+per word and blank lines between sentences, with -DOCSTART- lines skipped; `lines` files are line-aligned
+plain text (the file and its partners are the columns by position, line N of each is one row, every file
+must have as many lines). A row without an id column is
 named `file:line`. Reading collects every problem of a file with its line instead of stopping at the first.
 """
 
@@ -52,19 +54,26 @@ class FormatReader:
         self.config = config
         self._label_ids = {name: index for index, name in enumerate(config.labels or ())}
 
-    def read_file(self, entry: FileEntry, path: Path) -> tuple[list[Row], list[Problem]]:
-        """The rows of a file in the canonical schema, and every problem found on the way."""
+    def read_file(self, entry: FileEntry, paths: list[Path]) -> tuple[list[Row], list[Problem]]:
+        """The rows of a file (with its partners, for line-aligned files) in the canonical schema, and every
+        problem found on the way."""
         fmt = self.config.file_format(entry)
+        path = paths[0]
         try:
-            text = read_text(path)
+            texts = [read_text(each) for each in (paths if fmt == "lines" else paths[:1])]
         except DataError as exc:
             return [], [Problem(None, None, exc.problem)]
+        text = texts[0]
         problems: list[Problem] = []
         columns = self.config.file_columns(entry)
         if fmt == "conll":
             rows = self._conll_rows(path, text, columns, problems)
         else:
-            if fmt == "jsonl":
+            if fmt == "lines":
+                records = self._positional_records(
+                    path, _aligned_lines(paths, texts, problems), None, 0, columns, problems
+                )
+            elif fmt == "jsonl":
                 records = self._jsonl_records(path, text, columns, problems)
             else:
                 has_header = self.config.file_has_header(entry)
@@ -120,6 +129,18 @@ class FormatReader:
         header_line = 1
         if has_header and lines:
             header_line, header = lines.pop(0)
+        return self._positional_records(path, lines, header, header_line, columns, problems)
+
+    def _positional_records(
+        self,
+        path: Path,
+        lines: list[tuple[int, list[str]]],
+        header: list[str] | None,
+        header_line: int,
+        columns: ColumnMap,
+        problems: list[Problem],
+    ) -> list[tuple[int, Fields]]:
+        """Records of rows of fields, the columns addressed by header name or position."""
         names: dict[str, int] = {}
         for index, name in enumerate(header or []):
             names.setdefault(name.strip(), index)
@@ -284,6 +305,31 @@ def _conll_position(columns: ColumnMap, key: str) -> int:
     column = columns.get(key, TAGS_DEFAULT_POSITIONS[key])
     assert isinstance(column, int), "TaskFile allows only positions in conll files"
     return column
+
+
+def _aligned_lines(
+    paths: list[Path], texts: list[str], problems: list[Problem]
+) -> list[tuple[int, list[str]]]:
+    """Line N of every file as the fields of one row; files of different lengths are one problem, since
+    a line missing in one of them shifts every later label onto the wrong text."""
+    split = [text.removesuffix("\n").split("\n") if text else [] for text in texts]
+    counts = [len(lines) for lines in split]
+    if len(set(counts)) > 1:
+        problems.append(
+            Problem(
+                paths[0],
+                None,
+                "line-aligned files differ in length: "
+                + ", ".join(f"{path.name} {count} lines" for path, count in zip(paths, counts, strict=True))
+                + "; every file needs one line per item",
+            )
+        )
+        return []
+    return [
+        (number, [lines[number - 1].rstrip("\r") for lines in split])
+        for number in range(1, counts[0] + 1)
+        if any(lines[number - 1].strip() for lines in split)
+    ]
 
 
 def _field(fields: list[str], position: int) -> str:

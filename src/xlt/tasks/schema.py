@@ -194,8 +194,12 @@ class TaskFile(BaseModel):
         return entry.split or self.split
 
     def file_format(self, entry: FileEntry) -> Format | None:
-        """The format given for the file, else the task's, else the one its extension implies."""
-        return entry.format or self.format or FORMAT_BY_SUFFIX.get(Path(entry.path).suffix.lower())
+        """The format given for the file, else the task's, else the one its extension implies (a .txt
+        file with partner files is line-aligned text, one without is CoNLL)."""
+        suffix = Path(entry.path).suffix.lower()
+        if entry.format is None and self.format is None and suffix == ".txt" and entry.partners:
+            return "lines"
+        return entry.format or self.format or FORMAT_BY_SUFFIX.get(suffix)
 
     def file_has_header(self, entry: FileEntry) -> bool:
         return self.has_header if entry.has_header is None else entry.has_header
@@ -319,8 +323,11 @@ class TaskFile(BaseModel):
         problems: list[str] = []
         reader = self.file_reader(entry)
         if reader is None:
-            if entry.partners:
-                problems.append("partner files are read by a named reader; give the file a reader")
+            if entry.partners and self.file_format(entry) != "lines":
+                problems.append(
+                    "partner files are read by a named reader or as line-aligned files; give the file a "
+                    "reader, or format: lines"
+                )
         elif reader.name in READERS:
             if any(value is not None for value in (entry.format, entry.has_header, entry.columns)):
                 problems.append(f"a file read by '{reader.name}' takes no format, has_header or columns")
@@ -364,14 +371,19 @@ class TaskFile(BaseModel):
             if fmt is None:
                 problems.append(
                     f"{where}: cannot tell the format from the extension; "
-                    f"add format: csv, tsv, jsonl or conll (or use .csv, .tsv, .jsonl, .conll, .txt)"
+                    f"add format: csv, tsv, jsonl, conll or lines (or use .csv, .tsv, .jsonl, .conll, .txt)"
                 )
                 continue
             if fmt == "conll" and self.type != TaskType.TOKEN_TAGGING:
                 problems.append(f"{where}: a conll file holds token tags, not a {self.type.value} task")
-            if self.type == TaskType.TOKEN_TAGGING and fmt in ("csv", "tsv"):
+            if self.type == TaskType.TOKEN_TAGGING and fmt in ("csv", "tsv", "lines"):
                 problems.append(f"{where}: token tagging reads conll or jsonl files, not {fmt}")
-            if entry.has_header is not None and fmt not in ("csv", "tsv"):
+            if fmt == "lines" and not entry.partners:
+                problems.append(
+                    f"{where}: a line-aligned text file needs its partner files (e.g. the labels file): "
+                    "partners: [train_labels.txt]"
+                )
+            if entry.has_header is not None and fmt not in ("csv", "tsv"):  # lines have no header
                 problems.append(f"{where}: has_header applies to csv and tsv files only")
             columns = self.file_columns(entry)
             has_header = self.file_has_header(entry)

@@ -8,6 +8,7 @@ with a `source:`. Language codes of both go through `xlt.tasks.iso639` alike.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class ValidationReport:
     task: str
     counts: dict[tuple[Split, str], int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # what is allowed but likely a mistake: splits that share items
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -71,6 +74,8 @@ def _validate_file(task: CustomTask, data_dir: Path | None) -> ValidationReport:
     # a file shared by several slices (e.g. train and dev) is read, and its problems reported, once; a
     # split protocol then counts the slice's part of its rows
     read: dict[tuple[tuple[Path, ...], str], list[Row]] = {}
+    rows: dict[tuple[Split, str], list[Row]] = {}
+    unreadable: set[tuple[tuple[Path, ...], str]] = set()
     for split, languages in task.config.files.items():
         for language, entries in languages.items():
             if language not in checked:
@@ -78,7 +83,9 @@ def _validate_file(task: CustomTask, data_dir: Path | None) -> ValidationReport:
                 problem = language_problem(language)
                 if problem is not None:
                     report.problems.append(Problem(task.path, task.entry_line(split, language), problem))
-            count = 0
+            found = len(report.problems)
+            unread = False  # a file of the slice has problems, reported where it was first read
+            slice_rows: list[Row] = []
             for index, entry in enumerate(entries):
                 paths = task.local_paths(entry, data_dir)
                 missing = _missing(task, entry, paths, data_dir)
@@ -90,9 +97,55 @@ def _validate_file(task: CustomTask, data_dir: Path | None) -> ValidationReport:
                 if key not in read:
                     read[key], problems = _read(task, entry, paths)
                     report.problems.extend(problems)
-                count += len(task.cut(entry, read[key], split))
-            report.counts[split, language] = count
+                    if problems:
+                        unreadable.add(key)
+                unread = unread or key in unreadable
+                slice_rows += task.cut(entry, read[key], split)
+            report.counts[split, language] = len(slice_rows)
+            rows[split, language] = slice_rows
+            if not slice_rows and len(report.problems) == found and not unread:  # no item of this split
+                line = task.entry_line(split, language)
+                report.problems.append(
+                    Problem(
+                        task.path, line, f"files.{split}.{language}: no examples; give it a file with items"
+                    )
+                )
+    report.warnings += _shared_items(task, rows)
     return report
+
+
+# (the split whose items should be unseen, the split it is compared with, why sharing matters)
+_SEPARATE: tuple[tuple[Split, Split, str], ...] = (
+    ("dev", "train", "model selection would be done on training items"),
+    ("test", "dev", "the test score would be on items used for model selection"),
+    ("test", "train", "the test score would be on training items"),
+)
+
+
+def _item_key(row: Row) -> str:
+    """What makes an item the same item: its inputs, whatever its id or label."""
+    return json.dumps({k: v for k, v in row.items() if k not in ("id", "label", "tags", "answers")})
+
+
+def _shared_items(task: CustomTask, rows: dict[tuple[Split, str], list[Row]]) -> list[Problem]:
+    """Items a split shares with another of the same language (e.g. one file given as train and dev)."""
+    warnings: list[Problem] = []
+    for held_out, other, why in _SEPARATE:
+        for (split, language), items in rows.items():
+            if split != held_out or not items or (other, language) not in rows:
+                continue
+            seen = {_item_key(row) for row in rows[other, language]}
+            shared = sum(_item_key(row) in seen for row in items)
+            if shared:
+                warnings.append(
+                    Problem(
+                        task.path,
+                        task.entry_line(held_out, language),
+                        f"{held_out} and {other} share {shared} of {len(items)} {language} items: {why}; "
+                        f"give {held_out} items of its own",
+                    )
+                )
+    return warnings
 
 
 def _missing(task: CustomTask, entry: FileEntry, paths: list[Path], data_dir: Path | None) -> str | None:
