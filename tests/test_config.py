@@ -98,7 +98,7 @@ def test_malformed_yaml_reports_the_line(tmp_path: Path) -> None:
 
 
 def test_duplicate_seeds_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="seeds must be distinct"):
+    with pytest.raises(ConfigError, match="seeds: 1 listed more than once"):
         load_study(write(tmp_path, "name: x\ntargets: [semrel]\nseeds: [1, 1]\n"))
     with pytest.raises(ConfigError, match="not found"):
         load_study(tmp_path / "missing.yaml")
