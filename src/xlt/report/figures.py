@@ -179,7 +179,7 @@ def size_lines(table: pd.DataFrame, path: Path) -> Path:
         axes.set_xscale("log")
         axes.axhline(0, color="grey", linewidth=0.5)
         axes.set_title(f"{target}: {suite}", fontsize=9)
-        axes.set_xlabel("parameters")
+        axes.set_xlabel("parameters outside the word embeddings")
         axes.set_ylabel("drop (clean - perturbed)")
         axes.legend(fontsize=6)
     return _save(figure, path)

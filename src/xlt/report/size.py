@@ -18,11 +18,16 @@ def size_section(robustness: pd.DataFrame, out: Path, confidence: float) -> list
     encoders = list(dict.fromkeys(robustness.encoder))
     if len(encoders) < 2:
         return []
-    parameters = {e: parameter_counts(e)[0] for e in encoders}
+    # the size axis counts the parameters outside the word embeddings: cutting layers leaves the 96M-entry
+    # embedding matrix of me5-small whole, so all parameters span only 102M-118M, the rest 6M-22M
+    counts = {e: parameter_counts(e) for e in encoders}
+    parameters = {e: counts[e][1] for e in encoders}
     axis = size_axis(encoders, {e: split_variant(e)[0] for e in encoders})
     table = size_table(robustness, parameters, axis)
     if table.empty:
         return []
+    all_parameters = table.encoder.map(lambda e: counts[e][0])
+    table.insert(list(table.columns).index("parameters") + 1, "all_parameters", all_parameters)
     slopes = size_slopes(table, confidence)
     write_csv(table, out / "size_robustness.csv")
     write_csv(slopes, out / "size_slopes.csv")
@@ -33,8 +38,10 @@ def size_section(robustness: pd.DataFrame, out: Path, confidence: float) -> list
         f"Encoders on the size axis: {on_axis}; off it (shown, not "
         f"fitted): {', '.join(sorted(set(encoders) - axis)) or 'none'}. Rows are standard training without "
         "an intermediate; groups are unweighted means over their languages; intervals are those of the drop "
-        "in `robustness.csv`. Slopes are least squares of the score on log10(parameters), per tenfold more "
-        f"parameters, with a {round(confidence * 100)}% t interval (n - 2 degrees of freedom).\n",
+        "in `robustness.csv`. `parameters` counts those outside the word embeddings (the size of the network "
+        "that cutting layers changes; `all_parameters` includes them). Slopes are least squares of the score "
+        f"on log10(parameters), per tenfold more parameters, with a {round(confidence * 100)}% t interval "
+        "(n - 2 degrees of freedom).\n",
         f"\n![size vs drop](figures/{figure.name})\n",
     ]
     if not slopes.empty:
