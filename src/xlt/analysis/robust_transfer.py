@@ -18,10 +18,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from xlt.analysis.correlation import correlation_table
-from xlt.analysis.inference import adjust_families, correlation_mde
 from xlt.analysis.selection import selection_table
-from xlt.analysis.transfer import MACRO, join_similarity
+from xlt.analysis.transfer import MACRO, Views, correlations_by_view, join_similarity, with_tests
 
 OUTCOME_COLUMNS = ["outcome", "target", "intermediate", "language", "members", "gain", "seeds"]
 
@@ -94,18 +92,14 @@ def analyse_robustness(
             continue
         joined.insert(0, "outcome", outcome)
         joined_parts.append(joined)
-        views = {
+        views: Views = {
             "per target": (joined[joined.level == "target"], ["target"]),
             "pooled over targets": (joined[joined.level == "target"], []),
             "per language group (pooled over targets)": (joined[joined.level == "group"], ["language"]),
         }
-        for view, (frame, by) in views.items():
-            if frame.empty:
-                continue
-            table = correlation_table(
-                frame, by, resamples=resamples, permutations=permutations, confidence=confidence
-            )
-            table.insert(0, "view", view)
+        for table in correlations_by_view(
+            views, resamples=resamples, permutations=permutations, confidence=confidence
+        ):
             table.insert(0, "outcome", outcome)
             tables.append(table)
         candidates = joined[joined.level.isin(["target", "group"])]
@@ -117,11 +111,9 @@ def analyse_robustness(
     correlations = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     if not correlations.empty:
         # each estimator's correlations with robustness are one family (every outcome, view, coefficient)
-        family = "robustness correlations of " + correlations.estimator
-        correlations = adjust_families(correlations.assign(family=family), p_column="p_value")
-        pairs = zip(correlations.method, correlations.n, strict=True)
-        alpha = 1 - confidence
-        correlations = correlations.assign(mde=[correlation_mde(m, int(n), alpha=alpha) for m, n in pairs])
+        correlations = with_tests(
+            correlations, "robustness correlations of " + correlations.estimator, confidence
+        )
     return RobustTransferAnalysis(
         pd.concat(joined_parts, ignore_index=True) if joined_parts else pd.DataFrame(),
         correlations,

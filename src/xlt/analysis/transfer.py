@@ -66,30 +66,21 @@ class TransferAnalysis:
 def analyse(
     joined: pd.DataFrame, *, resamples: int = 1000, permutations: int = 10000, confidence: float = 0.95
 ) -> TransferAnalysis:
-    views = {
+    views: Views = {
         "per target": (joined[joined.level == "target"], ["target"]),
         "pooled over targets": (joined[joined.level == "target"], []),
         "per language (pooled over targets)": (joined[joined.level == "language"], ["language"]),
         "per language group (pooled over targets)": (joined[joined.level == "group"], ["language"]),
         "pooled over languages and targets": (joined[joined.level == "language"], []),
     }
-    tables = []
-    for view, (frame, by) in views.items():
-        if frame.empty:
-            continue
-        table = correlation_table(
-            frame, by, resamples=resamples, permutations=permutations, confidence=confidence
-        )
-        table.insert(0, "view", view)
-        tables.append(table)
+    tables = correlations_by_view(
+        views, resamples=resamples, permutations=permutations, confidence=confidence
+    )
     correlations = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     if not correlations.empty:
         # one family of tests per estimator and coefficient: every view (target, language, group, pooled)
         family = "correlations of " + correlations.estimator + " (" + correlations.method + ")"
-        correlations = adjust_families(correlations.assign(family=family), p_column="p_value")
-        alpha = 1 - confidence
-        pairs = zip(correlations.method, correlations.n, strict=True)
-        correlations = correlations.assign(mde=[correlation_mde(m, int(n), alpha=alpha) for m, n in pairs])
+        correlations = with_tests(correlations, family, confidence)
     candidates = joined[joined.level.isin(["target", "group"])]
     selection = selection_table(candidates) if not candidates.empty else pd.DataFrame()
     mixed_rows = []
@@ -99,6 +90,34 @@ def analyse(
             mixed_rows.append({"estimator": estimator, **fit})
     mixed = pd.DataFrame(mixed_rows)
     return TransferAnalysis(joined, correlations, selection, mixed, _summary(correlations, selection))
+
+
+Views = dict[str, tuple[pd.DataFrame, list[str]]]  # view name -> (rows, the columns it groups by)
+
+
+def correlations_by_view(
+    views: Views, *, resamples: int, permutations: int, confidence: float
+) -> list[pd.DataFrame]:
+    """`correlation_table` of every non-empty view, each with its `view` column first."""
+    tables = []
+    for view, (frame, by) in views.items():
+        if frame.empty:
+            continue
+        table = correlation_table(
+            frame, by, resamples=resamples, permutations=permutations, confidence=confidence
+        )
+        table.insert(0, "view", view)
+        tables.append(table)
+    return tables
+
+
+def with_tests(correlations: pd.DataFrame, family: pd.Series, confidence: float) -> pd.DataFrame:
+    """The correlations with their `family`, its Benjamini-Hochberg `q` and Holm `p_holm`, and the `mde`
+    (smallest coefficient of its method that its n detects with 80% power)."""
+    correlations = adjust_families(correlations.assign(family=family), p_column="p_value")
+    pairs = zip(correlations.method, correlations.n, strict=True)
+    alpha = 1 - confidence
+    return correlations.assign(mde=[correlation_mde(m, int(n), alpha=alpha) for m, n in pairs])
 
 
 def _summary(correlations: pd.DataFrame, selection: pd.DataFrame) -> pd.DataFrame:
