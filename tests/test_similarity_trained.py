@@ -128,10 +128,11 @@ def test_report_of_a_study(trained_study: Path, data_dir: Path) -> None:
     write_results(plan, RunStore(root))
     runner = CliRunner()
     done = runner.invoke(
-        app, ["similarity", str(root), "--estimators", "taxonomy,random,semb", "--sample", "16",
+        app, ["similarity", str(root), "--estimators", "taxonomy,random,semb,nn-rank", "--sample", "16",
               "--data-dir", str(data_dir)],
     )  # fmt: skip
     assert done.exit_code == 0, done.output
+    assert "learned ranker (ridge)" in done.output and "leave-one-target-out" in done.output
     result = runner.invoke(app, ["report", str(root), "--data-dir", str(data_dir), "--permutations", "200"])
     assert result.exit_code == 0, result.output
     report = root / "report"
@@ -140,12 +141,18 @@ def test_report_of_a_study(trained_study: Path, data_dir: Path) -> None:
         "## Gains",
         "## Does similarity predict the gain?",
         "### Spearman per target",
+        "## Can a learned ranker choose the intermediate?",
         "## Languages",
     ):
         assert heading in markdown
     per_target = markdown.split("### Spearman per target")[1].split("\n### ")[0]
     assert "| estimator | target | coefficient |" in per_target and "| taxonomy |" in per_target
-    for name in ("gains.png", "similarity_vs_gain.png", "regret.png", "drop_vs_distance.png"):
+    ranker = pd.read_csv(report / "ranker_summary.csv")
+    # every predictor on held-out targets (semrel, xnli) and languages (eng, en, sw), next to random
+    assert set(ranker.scheme) == {"leave-one-target-out", "leave-one-language-out"}
+    assert set(ranker.predictor) == {"ranker", "taxonomy", "semb", "nn-rank", "random"}
+    assert set(pd.read_csv(root / "similarity.csv").encoder) == {str(config.encoders[0])}
+    for name in ("gains.png", "similarity_vs_gain.png", "regret.png", "drop_vs_distance.png", "ranker.png"):
         assert (report / "figures" / name).stat().st_size > 1000, name
     page = (report / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 4 and "figures/" not in page.split("<body>")[1]

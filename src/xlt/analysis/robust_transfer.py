@@ -21,23 +21,28 @@ import pandas as pd
 from xlt.analysis.selection import selection_table
 from xlt.analysis.transfer import MACRO, Views, correlations_by_view, join_similarity, with_tests
 
-OUTCOME_COLUMNS = ["outcome", "target", "intermediate", "language", "members", "gain", "seeds"]
+OUTCOME_COLUMNS = ["outcome", "encoder", "target", "intermediate", "language", "members", "gain", "seeds"]
 
 
 def robustness_outcomes(robustness: pd.DataFrame, robust_gains: pd.DataFrame) -> pd.DataFrame:
-    """The long table of outcomes, in the shape `join_similarity` reads (the outcome value as `gain`)."""
+    """The long table of outcomes, in the shape `join_similarity` reads (the outcome value as `gain`). With
+    several encoders every outcome is one per encoder (its name ends in the encoder): never pooled."""
     parts = []
+    several = any(frame.get("encoder", pd.Series()).nunique() > 1 for frame in (robustness, robust_gains))
     for frame, values in ((robustness, ("drop", "perturbed")), (robust_gains, ("gain",))):
         if frame.empty:
             continue
+        encoders = frame["encoder"] if "encoder" in frame else pd.Series("", index=frame.index)
         for value in values:
             name = "robust gain" if value == "gain" else value
             parts.append(
                 pd.DataFrame(
                     {
                         "outcome": [
-                            f"{name}: {s} [{m}]" for s, m in zip(frame.suite, frame.variant, strict=True)
+                            f"{name}: {s} [{m}]" + (f" ({e})" if several else "")
+                            for s, m, e in zip(frame.suite, frame.variant, encoders, strict=True)
                         ],
+                        "encoder": encoders,
                         "target": frame.target,
                         "intermediate": frame.intermediate,
                         "language": frame.language,

@@ -18,7 +18,9 @@ from xlt.analysis.inference import adjust_families, correlation_mde
 from xlt.analysis.selection import selection_table
 
 MACRO = "macro-avg"
-JOINED_COLUMNS = ["estimator", "target", "intermediate", "language", "level", "similarity", "gain", "seeds"]
+JOINED_COLUMNS = [
+    "encoder", "estimator", "target", "intermediate", "language", "level", "similarity", "gain", "seeds"
+]  # fmt: skip
 
 
 def gain_level(row: pd.Series) -> str:
@@ -28,10 +30,22 @@ def gain_level(row: pd.Series) -> str:
 
 
 def join_similarity(gains: pd.DataFrame, similarity: pd.DataFrame) -> pd.DataFrame:
-    """One row per (estimator, target, intermediate, language-or-group) with its similarity and gain."""
+    """One row per (encoder, estimator, target, intermediate, language-or-group) with its similarity and
+    gain. A similarity table with an `encoder` column (one block per encoder of the study) is matched to the
+    gains of the same encoder; one without (older studies, `xlt similarity` of a task list) applies to all."""
     if gains.empty or similarity.empty:
         return pd.DataFrame(columns=JOINED_COLUMNS)
+    if "encoder" not in gains:
+        gains = gains.assign(encoder="")
     gains = gains.assign(level=gains.apply(gain_level, axis=1))
+    if "encoder" in similarity:
+        return pd.concat(
+            [
+                join_similarity(gains[gains.encoder == encoder], block.drop(columns="encoder"))
+                for encoder, block in similarity.groupby("encoder", sort=False)
+            ],
+            ignore_index=True,
+        )
     rows = []
     lookup: dict[tuple[str, str, str, str], float] = {
         (str(r.estimator), str(r.intermediate), str(r.target), str(r.language)): float(r.similarity)  # type: ignore[arg-type]
@@ -49,7 +63,9 @@ def join_similarity(gains: pd.DataFrame, similarity: pd.DataFrame) -> pd.DataFra
                 value = float(np.mean(present)) if present else float("nan")
             else:
                 value = lookup.get((estimator, str(g.intermediate), str(g.target), "all"), float("nan"))
-            rows.append([estimator, g.target, g.intermediate, g.language, g.level, value, g.gain, g.seeds])
+            rows.append(
+                [g.encoder, estimator, g.target, g.intermediate, g.language, g.level, value, g.gain, g.seeds]
+            )
     joined = pd.DataFrame(rows, columns=JOINED_COLUMNS)
     return joined[np.isfinite(joined.similarity.astype(float))].reset_index(drop=True)
 
@@ -65,6 +81,41 @@ class TransferAnalysis:
 
 def analyse(
     joined: pd.DataFrame, *, resamples: int = 1000, permutations: int = 10000, confidence: float = 0.95
+) -> TransferAnalysis:
+    """Correlation, selection and mixed-effects views of the joined table. A study with several encoders
+    is analysed per encoder (every table then starts with an `encoder` column): a correlation pooled over
+    models can differ in sign from every model's own."""
+    encoders = list(joined["encoder"].unique()) if "encoder" in joined and not joined.empty else []
+    if len(encoders) <= 1:
+        return _analyse(joined, resamples=resamples, permutations=permutations, confidence=confidence)
+    parts = {
+        encoder: _analyse(
+            joined[joined.encoder == encoder],
+            resamples=resamples,
+            permutations=permutations,
+            confidence=confidence,
+        )
+        for encoder in encoders
+    }
+
+    def stacked(name: str) -> pd.DataFrame:
+        frames = [
+            getattr(part, name).assign(encoder=encoder)
+            for encoder, part in parts.items()
+            if not getattr(part, name).empty
+        ]
+        if not frames:
+            return pd.DataFrame()
+        frame = pd.concat(frames, ignore_index=True)
+        return frame[["encoder", *(c for c in frame.columns if c != "encoder")]]
+
+    return TransferAnalysis(
+        joined, stacked("correlations"), stacked("selection"), stacked("mixed"), stacked("summary")
+    )
+
+
+def _analyse(
+    joined: pd.DataFrame, *, resamples: int, permutations: int, confidence: float
 ) -> TransferAnalysis:
     views: Views = {
         "per target": (joined[joined.level == "target"], ["target"]),

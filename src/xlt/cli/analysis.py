@@ -41,9 +41,19 @@ def similarity_command(
         Path | None,
         typer.Option("--output", help="CSV file (default: similarity.csv in the study directory)"),
     ] = None,
+    ranker: Annotated[
+        str,
+        typer.Option(
+            "--ranker",
+            help="model of the learned intermediate-task ranker evaluated on a study with gains: ridge, "
+            "gbm, or none",
+        ),
+    ] = "ridge",
 ) -> None:
     """Similarity of every (intermediate, target) pair by each estimator; printed as matrices and saved
-    as a long CSV. TaskEmb, LogME, LEEP and NCE need a study's finished stages (NaN otherwise)."""
+    as a long CSV. TaskEmb, LogME, LEEP and NCE need a study's finished stages (NaN otherwise). For a study
+    directory with results, the learned ranker that combines the estimators is then evaluated on held-out
+    targets and languages against each estimator and random choice."""
     from rich.progress import Progress
 
     from xlt.core.settings import resolve_data_dir
@@ -55,6 +65,8 @@ def similarity_command(
     from xlt.study.records import read_study
     from xlt.study.similarity import SIMILARITY_CSV, pairs_from_spec, save_similarity, study_similarity
 
+    if ranker not in ("ridge", "gbm", "none"):
+        raise ConfigError(f"unknown --ranker '{ranker}'", "use ridge, gbm or none")
     data = resolve_data_dir(data_dir)
     chosen = get_estimators([e.strip() for e in estimators.split(",")] if estimators else None)
     path = Path(source)
@@ -93,6 +105,37 @@ def similarity_command(
     save_similarity(frame, target)
     _print_similarity(frame)
     err_console.print(f"{len(frame)} similarities saved to {target}")
+    if ranker != "none" and path.is_dir() and output is None and (path / "results.json").is_file():
+        _print_ranker(path, data, ranker)
+
+
+def _print_ranker(study_dir: Path, data: Path, model: str) -> None:
+    from xlt.analysis.ranker import headline
+    from xlt.report.build import study_ranker
+
+    evaluation = study_ranker(study_dir, data, model=model)  # type: ignore[arg-type]
+    for note in evaluation.notes:
+        err_console.print(f"ranker: {note}")
+    table = headline(evaluation)
+    if table.empty:
+        return
+    for (encoder, scheme), block in table.groupby(["encoder", "scheme"], sort=False):
+        view = Table(
+            title=f"learned ranker ({model}), {encoder}: {scheme}, top-1 shortfall (lower is better)"
+        )
+        for column in ("predictor", "shortfall@1", "95% CI", "minus ranker", "its CI", "cases"):
+            view.add_column(column, justify="left" if column == "predictor" else "right")
+        for row in block.itertuples():
+            minus = getattr(row, "minus_ranker", float("nan"))
+            view.add_row(
+                str(row.predictor),
+                f"{row.mean:.4f}",
+                f"[{row.ci_low:.4f}, {row.ci_high:.4f}]",
+                "-" if minus != minus else f"{minus:+.4f}",
+                "-" if minus != minus else f"[{row.diff_ci_low:+.4f}, {row.diff_ci_high:+.4f}]",
+                str(row.cases),
+            )
+        console.print(view)
 
 
 def _print_similarity(frame: Any) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from xlt.analysis.inference import FEW_SEEDS
 from xlt.analysis.languages import AFRICAN, SIZE_SOURCE, canonical, pretraining_gib
+from xlt.analysis.ranker import Model, RankerEvaluation, evaluate_ranker, language_features
 from xlt.analysis.robust_transfer import RobustTransferAnalysis, analyse_robustness
 from xlt.analysis.transfer import MACRO, TransferAnalysis, analyse, join_similarity
 from xlt.analysis.typology import FEATURE_SET, distance_to_english, dominant_script
@@ -22,6 +23,7 @@ from xlt.core.errors import ConfigError, XltError
 from xlt.report import figures
 from xlt.report.findings import Question, findings_section
 from xlt.report.markdown import html_page, md_table, pivot, write_csv, write_text
+from xlt.report.ranker import ranker_section
 from xlt.report.robustness import robustness_section
 from xlt.report.similarity_robustness import similarity_robustness_section
 from xlt.report.size import size_section
@@ -92,6 +94,27 @@ def _task_references(payload: dict[str, Any]) -> dict[str, str]:
     return {get_task(reference).name: reference for reference in references}
 
 
+def _standard(gains: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Standard training only when the study has it: robust or aligned variants are not part of the
+    gain and similarity analyses."""
+    if (gains.variant == "standard").any():
+        return gains[gains.variant == "standard"], scores[scores.variant == "standard"]
+    return gains, scores
+
+
+def study_ranker(study_dir: Path, data_dir: Path | None, *, model: Model = "ridge") -> RankerEvaluation:
+    """The learned intermediate-task ranker of a study with results and `similarity.csv`, evaluated as in
+    its report (`xlt similarity` prints it)."""
+    payload = read_results(study_dir)
+    gains, scores = _standard(gains_frame(payload), scores_frame(payload))
+    transfer = gains[gains.target != "tatoeba"]
+    joined = join_similarity(transfer, pd.read_csv(study_dir / SIMILARITY_CSV))
+    languages = language_table(
+        scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)
+    )
+    return evaluate_ranker(joined, language_features(languages), model=model)
+
+
 def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations: int = 10000) -> Report:
     payload = read_results(study_dir)
     gains, scores = gains_frame(payload), scores_frame(payload)
@@ -108,9 +131,7 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     out = study_dir / REPORT_DIR
     figs = out / "figures"
     confidence = float(payload.get("confidence", 0.95))
-    if (gains.variant == "standard").any():  # robust or aligned variants are not part of this analysis
-        gains = gains[gains.variant == "standard"]
-        scores = scores[scores.variant == "standard"]
+    gains, scores = _standard(gains, scores)
     transfer = gains[gains.target != "tatoeba"]
     n_seeds = len(payload["config"]["seeds"])
     head: list[str] = [f"# Study report: {payload['study']}\n"]
@@ -128,6 +149,9 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
         )
     sections: list[str] = []
     analysis: TransferAnalysis | None = None
+    languages = language_table(
+        scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)
+    )
     if transfer.empty:
         sections.append("No gains: the study has no intermediate tasks.\n")
     else:
@@ -142,6 +166,9 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
             joined = join_similarity(transfer, pd.read_csv(similarity_path))
             analysis = analyse(joined, permutations=permutations, confidence=confidence)
             sections += _similarity_section(analysis, out, confidence)
+            if not languages.empty:
+                ranking = evaluate_ranker(joined, language_features(languages), confidence=confidence)
+                sections += ranker_section(ranking, out, confidence)
     robustness = pd.DataFrame(payload.get("robustness") or [])
     robust_gains = pd.DataFrame(payload.get("robust_gains") or [])
     robust_analysis: RobustTransferAnalysis | None = None
@@ -158,9 +185,7 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
             )
             sections += similarity_robustness_section(robust_analysis, out)
         sections += size_section(robustness, out, confidence)
-    sections += _languages_section(
-        language_table(scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)), out
-    )
+    sections += _languages_section(languages, out)
 
     smallest = float(payload["config"].get("evaluation", {}).get("smallest_effect", 0.02))
     findings = findings_section(

@@ -183,3 +183,24 @@ def size_lines(table: pd.DataFrame, path: Path) -> Path:
         axes.set_ylabel("drop (clean - perturbed)")
         axes.legend(fontsize=6)
     return _save(figure, path)
+
+
+def ranker_bars(headline: pd.DataFrame, path: Path) -> Path:
+    """Mean top-1 shortfall (best gain - chosen gain) of each predictor on held-out cases, with its
+    interval, one panel per (encoder, evaluation scheme); lower is better."""
+    panels = list(headline.groupby(["encoder", "scheme"], sort=False))
+    width = max(5.0, 0.55 * headline.predictor.nunique() + 2)
+    figure, axes = plt.subplots(
+        1, max(len(panels), 1), figsize=(width * max(len(panels), 1), 3.4), squeeze=False
+    )
+    for axis, ((encoder, scheme), block) in zip(axes[0], panels, strict=False):
+        x = np.arange(len(block))
+        colours = [
+            "tab:red" if p == "ranker" else "0.6" if p == "random" else "tab:blue" for p in block.predictor
+        ]
+        errors = np.vstack([block["mean"] - block["ci_low"], block["ci_high"] - block["mean"]])
+        axis.bar(x, block["mean"], color=colours, yerr=np.clip(errors, 0, None), capsize=3)
+        axis.set_xticks(x, list(block.predictor), rotation=30, ha="right")
+        axis.set_ylabel("top-1 shortfall (metric points)")
+        axis.set_title(f"{encoder or 'encoder'}: {scheme}", fontsize=9)
+    return _save(figure, path)

@@ -1,5 +1,6 @@
 """Task vectors from a frozen encoder: SEmb (mean sentence embedding, Poth et al. 2021) and TextEmb (mean
-token state, Vu et al. 2020). Each vector is cached under the hash of everything that determines it."""
+token state, Vu et al. 2020), and the per-input embeddings they average (`items`, what nearest-neighbour
+estimators compare). Each is cached under the hash of everything that determines it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from xlt.models.sentence import SentenceEncoder
 from xlt.similarity.inputs import task_texts, texts_key
 from xlt.tasks import TaskSpec
 
-VectorKind = Literal["semb", "textemb"]
+VectorKind = Literal["semb", "textemb", "items"]
 VECTOR_FORMAT = 1
 
 
@@ -64,6 +65,10 @@ class VectorCache:
             self._encoder = SentenceEncoder(self.encoder_name)
         return self._encoder
 
+    def items(self, task: TaskSpec, language: str | None = None) -> np.ndarray:
+        """The L2-normalised sentence embedding of each sampled input (rows in `task_texts` order)."""
+        return self.vector("items", task, language)
+
     def vector(self, kind: VectorKind, task: TaskSpec, language: str | None = None) -> np.ndarray:
         key = config_hash(
             {
@@ -78,8 +83,10 @@ class VectorCache:
         if path.is_file():
             return np.load(path)
         texts = task_texts(task, self.data_dir, language=language, sample=self.sample, seed=self.seed)
-        compute = semb_vector if kind == "semb" else textemb_vector
-        vector = compute(self.encoder, texts)
+        if kind == "items":
+            vector = self.encoder.encode(texts, batch_size=64)
+        else:
+            vector = (semb_vector if kind == "semb" else textemb_vector)(self.encoder, texts)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.save(handle, vector)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
 from xlt.similarity.embeddings import VectorCache, VectorKind, cosine
@@ -31,6 +32,9 @@ class SimilarityContext:
     encoder: str = "me5-small"
     sample: int = 500
     seed: int = 0
+    # target name -> the intermediates it is paired with (set by `similarity_matrix`): what estimators that
+    # rank candidates against each other, like NN-Rank, compare an intermediate with
+    candidates: dict[str, tuple[TaskSpec, ...]] = field(default_factory=dict)
     _vectors: VectorCache | None = field(default=None, init=False, repr=False)
 
     @property
@@ -100,6 +104,57 @@ class Taxonomy(Estimator):
         return (sum(same) + domain) / 4
 
 
+class NNRank(Estimator):
+    """How often the target language's test inputs have their nearest neighbours among the intermediate's
+    English inputs, in the base encoder's sentence space, relative to chance.
+
+    After NN-Rank (EMNLP 2025), which ranks source languages by the nearest neighbours of target inputs in a
+    pool of every candidate's inputs. Here the pool is the sampled training inputs (`sample` per task) of
+    every intermediate paired with the target (`context.candidates`); each target input votes for the
+    candidates of its `k` nearest neighbours (cosine), and a candidate's score is its share of the votes
+    divided by its share of the pool: 1 is what a candidate gets when neighbours fall at random, above 1
+    means the target's inputs lie closer to this intermediate's than to the other candidates'. With a
+    single candidate the score is 1 by construction (nothing to rank against).
+    """
+
+    name = "nn-rank"
+    description = (
+        "share of the k=10 nearest neighbours of the target language's test inputs that fall in the "
+        "intermediate's inputs, in a pool of every candidate intermediate's, over its share of the pool "
+        "(NN-Rank style; 1 = chance)"
+    )
+    language_aware = True
+    k: ClassVar[int] = 10
+
+    def __init__(self) -> None:
+        self._scores: dict[tuple[object, ...], dict[str, float]] = {}
+
+    def similarity(
+        self, context: SimilarityContext, intermediate: TaskSpec, target: TaskSpec, language: str | None
+    ) -> float:
+        pool = {t.name: t for t in context.candidates.get(target.name, ())}
+        pool.setdefault(intermediate.name, intermediate)
+        key: tuple[object, ...] = (str(context.data_dir), context.encoder, context.sample, context.seed)
+        key += (target.name, language, *sorted(pool))
+        if key not in self._scores:
+            self._scores[key] = self._vote(context, list(pool.values()), target, language)
+        return self._scores[key][intermediate.name]
+
+    def _vote(
+        self, context: SimilarityContext, pool: list[TaskSpec], target: TaskSpec, language: str | None
+    ) -> dict[str, float]:
+        vectors = context.vectors
+        queries = vectors.items(target, language)
+        blocks = [vectors.items(task) for task in pool]
+        owner = np.concatenate([np.full(len(b), i) for i, b in enumerate(blocks)])
+        k = min(self.k, len(owner))
+        similarities = queries @ np.concatenate(blocks).T
+        nearest = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
+        votes = np.bincount(owner[nearest].ravel(), minlength=len(pool)) / nearest.size
+        shares = np.array([len(b) for b in blocks]) / len(owner)
+        return {task.name: float(v / s) for task, v, s in zip(pool, votes, shares, strict=True)}
+
+
 class Random(Estimator):
     name = "random"
     description = "a uniform random number per (intermediate, target), fixed by the seed: the baseline"
@@ -112,7 +167,7 @@ class Random(Estimator):
 
 
 ESTIMATORS: dict[str, Estimator] = {
-    e.name: e for e in (SEmb(), TextEmb(), SEmbLanguage(), Taxonomy(), Random())
+    e.name: e for e in (SEmb(), TextEmb(), SEmbLanguage(), NNRank(), Taxonomy(), Random())
 }
 
 
@@ -129,6 +184,10 @@ def similarity_matrix(
     Language-aware estimators give one row per target test language (`languages(target)` chooses them,
     default all); the others one row with language "all"."""
     rows = []
+    candidates: dict[str, dict[str, TaskSpec]] = {}
+    for intermediate, target in pairs:
+        candidates.setdefault(target.name, {})[intermediate.name] = intermediate
+    context.candidates = {name: tuple(tasks.values()) for name, tasks in candidates.items()}
     for estimator in estimators:
         for intermediate, target in pairs:
             langs: Sequence[str | None]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from xlt.core.io import atomic_path
+from xlt.models.encoders import encoder_info
 from xlt.runs.store import RunStore
 from xlt.similarity.estimators import Estimator, similarity_matrix
 from xlt.similarity.trained import TrainedContext, TrainedModel, TrainedStages
@@ -29,16 +30,20 @@ def study_pairs(plan: StudyPlan) -> list[tuple[TaskSpec, TaskSpec]]:
     return list(seen.values())
 
 
-def trained_stages(plan: StudyPlan, store: RunStore) -> TrainedStages:
+def trained_stages(plan: StudyPlan, store: RunStore, encoder: str | None = None) -> TrainedStages:
     """The finished models the trained-model estimators read, by task: each intermediate's stage and each
-    target's baseline stage (trained from the base encoder), of the study's first seed."""
+    target's baseline stage (trained from the base encoder), of the study's first seed and of `encoder`
+    (default: the study's first)."""
     seed = plan.config.seeds[0]
+    encoder = encoder or plan.config.encoders[0]
     models: dict[str, TrainedModel] = {}
     for stage in plan.intermediates:
-        if stage.seed == seed and stage.training is not None and store.is_done(stage.stage_id):
+        mine = stage.seed == seed and stage.encoder == encoder
+        if mine and stage.training is not None and store.is_done(stage.stage_id):
             models.setdefault(stage.task, _trained_model(stage, store))
     for stage in plan.targets:
         trained = stage.training is not None and stage.parent is None and stage.seed == seed
+        trained = trained and stage.encoder == encoder
         if trained and store.is_done(stage.stage_id):
             models.setdefault(stage.task, _trained_model(stage, store))
     return TrainedStages(models)
@@ -67,24 +72,33 @@ def study_similarity(
     probe_examples: int = 500,
     on_pair: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
-    """The long similarity table of the study's pairs; language-aware rows use the study's languages."""
-    context = TrainedContext(
-        data_dir,
-        encoder=plan.config.encoders[0],
-        sample=sample,
-        seed=seed,
-        stages=trained_stages(plan, store) if store is not None else None,
-        fisher_examples=fisher_examples,
-        probe_examples=probe_examples,
-    )
+    """The long similarity table of the study's pairs, one block per encoder of the study (its `encoder`
+    column): embedding estimators use that encoder, trained-model ones its stages. Language-aware rows use
+    the study's languages."""
     languages = {stage.task: list(stage.languages) for stage in plan.targets}
-    return similarity_matrix(
-        context,
-        study_pairs(plan),
-        estimators,
-        languages=lambda task: languages.get(task.name, list(task.languages["test"])),
-        on_pair=on_pair,
-    )
+    blocks = []
+    # a lexical scorer has no embedding space and no intermediate stages: nothing to estimate with
+    neural = [e for e in plan.config.encoders if encoder_info(e).kind == "transformer"]
+    for encoder in neural or plan.config.encoders[:1]:
+        context = TrainedContext(
+            data_dir,
+            encoder=encoder,
+            sample=sample,
+            seed=seed,
+            stages=trained_stages(plan, store, encoder) if store is not None else None,
+            fisher_examples=fisher_examples,
+            probe_examples=probe_examples,
+        )
+        frame = similarity_matrix(
+            context,
+            study_pairs(plan),
+            estimators,
+            languages=lambda task: languages.get(task.name, list(task.languages["test"])),
+            on_pair=on_pair,
+        )
+        blocks.append(frame.assign(encoder=encoder))
+    frame = pd.concat(blocks, ignore_index=True)
+    return frame[["encoder", *(c for c in frame.columns if c != "encoder")]]
 
 
 def pairs_from_spec(spec: str) -> list[tuple[TaskSpec, TaskSpec]]:
