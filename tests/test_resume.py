@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from tests.test_study import tiny_study
+from xlt.runs.store import BUILD_RECORD
 
 
 def run(
@@ -84,7 +85,13 @@ def test_study_killed_in_training_resumes_from_its_checkpoint(
     checkpoint: Path | None = None
     while time.monotonic() < deadline and proc.poll() is None:
         found = list(interrupted.glob("stages/.int-*.partial/work/checkpoint.pt"))
-        if found:
+        # the stage notes its checkpoint for `xlt status` right after writing it: wait for both
+        noted = [
+            p
+            for p in interrupted.glob(f"stages/.int-*.partial/{BUILD_RECORD}")
+            if "checkpoint" in p.read_text()
+        ]
+        if found and noted:
             checkpoint = found[0]
             break
         time.sleep(0.01)

@@ -254,6 +254,8 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                     parents.append(intermediates[key])
                 for parent in parents:
                     for training, alignment in _variants(config, entry, trains, info.kind == "transformer"):
+                        if seed != config.seeds[0] and seed_independent(training, parent, alignment):
+                            continue  # the same evaluation as the first seed's: computed once
                         targets.append(
                             Stage(
                                 "target",
@@ -280,6 +282,13 @@ def build_plan(config: StudyConfig) -> StudyPlan:
     )
 
 
+def seed_independent(training: TrainingConfig | None, parent: Stage | None, alignment: str) -> bool:
+    """A target stage that neither trains, nor starts from a trained stage, nor fits an alignment gives the
+    same result for every seed (its test subset does not depend on the seed): the plan holds it once, under
+    the study's first seed, and every seed's comparison uses it."""
+    return training is None and parent is None and alignment == "none"
+
+
 def _variants(
     config: StudyConfig, entry: TargetEntry, trains: bool, neural: bool
 ) -> list[tuple[TrainingConfig | None, str]]:
@@ -303,7 +312,7 @@ def _variants(
 
 
 def _tatoeba_checks(config: StudyConfig, intermediates: list[Stage], planned: set[str]) -> list[Stage]:
-    """Tatoeba retrieval of every intermediate-trained encoder and of its base encoder, per seed.
+    """Tatoeba retrieval of every intermediate-trained encoder (per seed) and of its base encoder (once).
 
     Stages a study already has (Tatoeba listed as a target with the same settings) are not repeated."""
     check = config.evaluation.tatoeba
@@ -320,16 +329,16 @@ def _tatoeba_checks(config: StudyConfig, intermediates: list[Stage], planned: se
         )
     max_examples = check.max_examples or config.evaluation.max_examples
     stages: list[Stage] = []
-    bases: dict[tuple[str, int], Stage] = {}
+    bases: dict[str, Stage] = {}  # the base encoder's check does not depend on the seed: one per encoder
     for parent in intermediates:
-        key = (parent.encoder, parent.seed)
+        key = parent.encoder
         if key not in bases:
             bases[key] = Stage(
                 "target",
                 parent.encoder,
                 parent.encoder_weights,
                 task.name,
-                parent.seed,
+                config.seeds[0],
                 None,
                 None,
                 languages,

@@ -23,7 +23,7 @@ from xlt.core.io import atomic_write_json, commit_files
 from xlt.data.schema import TaskType
 from xlt.runs.provenance import ROW_FIELDS, environment, row_fields
 from xlt.runs.store import RunStore
-from xlt.study.plan import Stage, StudyPlan
+from xlt.study.plan import Stage, StudyPlan, seed_independent
 from xlt.study.records import STUDY_RECORD, write_study_record
 from xlt.study.robustness import ROBUST_GAINS_CSV, ROBUSTNESS_CSV, robustness_tables
 from xlt.study.stage_files import chain_convergence, convergence, load_predictions
@@ -145,7 +145,10 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
     for (encoder, target, variant, intermediate), by_seed in groups.items():
         if intermediate == "none":
             continue
-        baseline_stages = groups[(encoder, target, variant, "none")]
+        baseline_stages = dict(groups[(encoder, target, variant, "none")])
+        shared = [b for b in baseline_stages.values() if seed_independent(b.training, b.parent, b.alignment)]
+        if shared:  # an untrained baseline is planned once and serves every seed
+            baseline_stages = {s: shared[0] for s in by_seed}
         seeds = [
             s
             for s in by_seed
