@@ -156,6 +156,23 @@ def test_datasets_for_tasks() -> None:
     assert "ud/UD_English-LinES" in datasets_for_tasks(["udpos"])
 
 
+def test_every_pin_is_the_mirrors_file_at_its_upstream_path(data_dir: Path) -> None:
+    """sources.json is the mirror's MANIFEST.json: each pinned file has the manifest's sha256, and the URL
+    `xlt data fetch` builds names the manifest's upstream path at the manifest's repository and commit."""
+    manifest = json.loads((data_dir / "MANIFEST.json").read_text(encoding="utf-8"))
+    entries = {d["dir"]: d for d in manifest["datasets"]}
+    for name, dataset in pinned_datasets().items():
+        entry = entries[name]
+        assert (dataset.upstream_repo, dataset.commit) == (entry["upstream_repo"], entry["commit"]), name
+        files = {p["local_path"]: p for p in entry["paths"]}
+        for path, sha256 in dataset.files.items():
+            assert files[path]["sha256"] == sha256, path
+            assert dataset.upstream_path(path) == files[path]["path"], path
+    # the XTREME-R additions: every PAN-X file, the labelled TyDiQA-GoldP dev files, all 49 MLQA dev files
+    counts = {name: len(pinned_datasets()[name].files) for name in ("panx", "tydiqa_goldp", "mlqa")}
+    assert counts == {"panx": 58, "tydiqa_goldp": 9, "mlqa": 49 + 1}  # MLQA's licence file too
+
+
 def test_cli_fetch_and_list(
     tmp_path: Path, upstream: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
