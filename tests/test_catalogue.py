@@ -37,6 +37,7 @@ INTERMEDIATES = {
     "umsab-en",
     "xnli-en",
     "pawsx-en",
+    "panx-en",
 }
 # target -> number of test languages, and the intermediates trained on the same English data
 TARGETS: dict[str, tuple[int, set[str]]] = {
@@ -49,6 +50,7 @@ TARGETS: dict[str, tuple[int, set[str]]] = {
     "masakhaner": (10, {"conll-ner"}),
     "masakhaner2": (20, {"conll-ner"}),
     "udpos": (8, {"udpos-en"}),
+    "panx": (56, {"panx-en"}),
     "umsab": (8, {"umsab-en"}),
     "tatoeba": (112, set()),
 }
@@ -155,6 +157,10 @@ def test_every_slice_loads_with_its_expected_count(
         ("tweet-stance", "train", "en", 587 + 461 + 355 + 597 + 620),
         ("tydiqa-en", "train", "en", 3326),
         ("udpos", "test", "ar", 1000),
+        ("panx", "train", "en", 20000),
+        ("panx", "dev", "en", 10000),
+        ("panx", "test", "rw", 100),
+        ("panx", "test", "no", 10000),
     ],
 )
 def test_headline_counts(data_dir: Path, task: str, split: Split, language: str, count: int) -> None:
@@ -188,7 +194,7 @@ def test_tags_are_within_the_task_labels(data_dir: Path, task: str) -> None:
 
 def test_ner_tasks_keep_only_shared_entity_types() -> None:
     expected = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
-    for name in ("conll-ner", "masakhaner", "masakhaner2"):
+    for name in ("conll-ner", "masakhaner", "masakhaner2", "panx", "panx-en"):
         assert get_task(name).labels == expected
 
 

@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from xlt.core.errors import ConfigError, DataError
-from xlt.data.readers.conll import keep_entity_types, read_conll2003, read_conllu_upos, read_masakhaner
+from xlt.data.readers.conll import (
+    keep_entity_types,
+    read_conll2003,
+    read_conllu_upos,
+    read_masakhaner,
+    read_panx,
+)
 from xlt.data.readers.copa import read_copa_jsonl
 from xlt.data.readers.glue import (
     read_cola,
@@ -235,6 +241,34 @@ def test_masakhaner_counts_match_manifest(data_dir: Path, manifest: Manifest) ->
     assert len(read_masakhaner(data_dir / "masakhaner2/MasakhaNER2.0/data/mos/test.txt")) == 1294
 
 
+def test_panx_counts_match_manifest(data_dir: Path, manifest: Manifest) -> None:
+    expected = _entries(manifest, "panx/download/panx/*.tsv", "sentences")
+    assert len(expected) == 2 + 56  # English train and dev, and 56 test languages (no Thai)
+    for path, sentences in expected.items():
+        rows = read_panx(data_dir / path)
+        assert len(rows) == sentences, path
+        # every line is a token, or the blank line after a sentence (the last one may lack it)
+        assert manifest[path]["lines"] - sum(len(row["tokens"]) for row in rows) in (sentences, sentences - 1)
+        tags = {tag for row in rows for tag in row["tags"]}
+        assert tags <= {"O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"}, path
+    panx = "panx/download/panx"
+    assert {split: expected[f"{panx}/{split}-en.tsv"] for split in ("train", "dev")} == {
+        "train": 20000,
+        "dev": 10000,
+    }
+    assert expected[f"{panx}/test-rw.tsv"] == 100 and expected[f"{panx}/test-sw.tsv"] == 1000
+    train = read_panx(data_dir / panx / "train-en.tsv")
+    assert sum(len(row["tokens"]) for row in train) == 160394
+    assert train[0]["tokens"][:3] == ["R.H.", "Saunders", "("]
+    assert train[0]["tags"][:3] == ["B-ORG", "I-ORG", "O"]
+    kinyarwanda = read_panx(data_dir / panx / "test-rw.tsv")
+    assert kinyarwanda[0] == {
+        "id": "0",
+        "tokens": ["Antipas", "Mbusa", "Nyamwisi"],
+        "tags": ["B-PER", "I-PER", "I-PER"],
+    }
+
+
 def test_ud_counts_match_manifest(data_dir: Path, manifest: Manifest) -> None:
     expected = _entries(manifest, "ud/*.conllu", "sentences")
     assert len(expected) == 3 + 8
@@ -374,6 +408,7 @@ MALFORMED: list[tuple[str, dict[str, str], Callable[[Path], object]]] = [
     ),
     ("ner.txt", {"ner.txt": "EU NNP B-ORG\n"}, lambda d: read_conll2003(d / "ner.txt")),
     ("ner.txt", {"ner.txt": "Abuja LOC\n"}, lambda d: read_masakhaner(d / "ner.txt")),
+    ("ner.tsv", {"ner.tsv": "Abuja B-LOC\n"}, lambda d: read_panx(d / "ner.tsv")),
     (
         "x.conllu",
         {"x.conllu": "# sent_id = 1\n1\tword\tword\tNOUN\n\n"},
