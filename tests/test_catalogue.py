@@ -47,6 +47,7 @@ TARGETS: dict[str, tuple[int, set[str]]] = {
     "pawsx": (7, {"pawsx-en"}),
     "xcopa": (11, {"copa"}),
     "xquad": (12, {"tydiqa-en"}),
+    "tydiqa": (9, {"tydiqa-en"}),
     "masakhaner": (10, {"conll-ner"}),
     "masakhaner2": (20, {"conll-ner"}),
     "udpos": (8, {"udpos-en"}),
@@ -107,7 +108,6 @@ def expected_count(data_dir: Path, task: TaskSpec, split: Split, language: str) 
 def test_catalogue_registers_every_protocol_task() -> None:
     tasks = {task.name: task for task in list_tasks()}
     assert set(tasks) == INTERMEDIATES | set(TARGETS)
-    assert "tydiqa" not in tasks  # its mirrored evaluation answers are blanked
     for name in INTERMEDIATES:
         assert tasks[name].roles == ("intermediate",)
         assert set(tasks[name].languages) <= {"train", "dev", "test"}
@@ -150,6 +150,8 @@ def test_every_slice_loads_with_its_expected_count(
         ("masakhaner2", "test", "hau", 1633),
         ("tatoeba", "test", "amh", 168),
         ("xquad", "test", "th", 1190),
+        ("tydiqa", "test", "ar", 921),
+        ("tydiqa", "test", "bn", 113),
         ("xcopa", "test", "qu", 500),
         ("copa", "train", "en", 400),
         ("copa", "dev", "en", 100),
@@ -226,7 +228,11 @@ def test_tydiqa_dev_is_held_out_of_train(data_dir: Path) -> None:
     dev = load(data_dir, "tydiqa-en", "dev", "en")
     assert not set(train["id"]) & set(dev["id"])
     assert all(answers["text"] for answers in dev["answers"])
-    assert load(data_dir, "xquad", "dev", "en")["id"] == dev["id"]
+    for target in ("xquad", "tydiqa"):
+        assert load(data_dir, target, "dev", "en")["id"] == dev["id"]
+    # tydiqa's English test set is TyDiQA's own English dev set: no question of it is trained on
+    test = load(data_dir, "tydiqa", "test", "en")
+    assert len(test) == 440 and not set(test["question"]) & {*train["question"], *dev["question"]}
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))

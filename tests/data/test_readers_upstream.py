@@ -312,6 +312,39 @@ def test_tydiqa_dev_has_no_gold_answers(data_dir: Path, manifest: Manifest) -> N
         assert all(row["answers"] == {"text": [], "answer_start": []} for row in rows), path
 
 
+TYDIQA_LANGUAGES = {
+    "ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian", "ko": "korean",
+    "ru": "russian", "sw": "swahili", "te": "telugu",
+}  # fmt: skip
+
+
+def test_labelled_tydiqa_dev_matches_xtreme_dev_question_for_question(
+    data_dir: Path, manifest: Manifest
+) -> None:
+    """tydiqa_goldp/ is the TyDiQA-GoldP dev set with its answers: the same questions, ids and contexts as
+    XTREME's answer-blanked tydiqa_goldp_xtreme/ dev files, so it can stand for them as a test set."""
+    expected = _entries(manifest, "tydiqa_goldp/language_data/*/*_tydiqa_dev.json")
+    assert len(expected) == len(TYDIQA_LANGUAGES) == 9
+    xtreme_dir = data_dir / "tydiqa_goldp_xtreme/data/tydiqa/tydiqa-goldp-v1.1-dev"
+    answers_per_question: Counter[int] = Counter()
+    for code, name in TYDIQA_LANGUAGES.items():
+        path = f"tydiqa_goldp/language_data/{name}/{name}_tydiqa_dev.json"
+        rows = read_squad_json(data_dir / path)
+        assert len(rows) == expected[path], path
+        xtreme = read_squad_json(xtreme_dir / f"tydiqa.goldp.{code}.dev.json", require_answers=False)
+        blanked = {row["id"]: row for row in xtreme}
+        assert len(blanked) == len(xtreme) == len(rows), code
+        for row in rows:
+            assert row["id"] in blanked, (code, row["id"])
+            assert (row["question"], row["context"]) == (
+                blanked[row["id"]]["question"],
+                blanked[row["id"]]["context"],
+            ), (code, row["id"])
+            answers_per_question[len(row["answers"]["text"])] += 1
+    assert sum(answers_per_question.values()) == 921 + 113 + 440 + 782 + 565 + 276 + 812 + 499 + 669
+    assert set(answers_per_question) == {1, 2}  # several gold answers: F1 takes the best of them
+
+
 def test_tatoeba_counts_match_manifest(data_dir: Path, manifest: Manifest) -> None:
     sources = {
         path: count
