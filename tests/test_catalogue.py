@@ -48,6 +48,7 @@ TARGETS: dict[str, tuple[int, set[str]]] = {
     "xcopa": (11, {"copa"}),
     "xquad": (12, {"tydiqa-en"}),
     "tydiqa": (9, {"tydiqa-en"}),
+    "mlqa": (7, {"tydiqa-en"}),
     "masakhaner": (10, {"conll-ner"}),
     "masakhaner2": (20, {"conll-ner"}),
     "udpos": (8, {"udpos-en"}),
@@ -152,6 +153,8 @@ def test_every_slice_loads_with_its_expected_count(
         ("xquad", "test", "th", 1190),
         ("tydiqa", "test", "ar", 921),
         ("tydiqa", "test", "bn", 113),
+        ("mlqa", "test", "en", 1148),
+        ("mlqa", "test", "hi", 507),
         ("xcopa", "test", "qu", 500),
         ("copa", "train", "en", 400),
         ("copa", "dev", "en", 100),
@@ -228,7 +231,7 @@ def test_tydiqa_dev_is_held_out_of_train(data_dir: Path) -> None:
     dev = load(data_dir, "tydiqa-en", "dev", "en")
     assert not set(train["id"]) & set(dev["id"])
     assert all(answers["text"] for answers in dev["answers"])
-    for target in ("xquad", "tydiqa"):
+    for target in ("xquad", "tydiqa", "mlqa"):
         assert load(data_dir, target, "dev", "en")["id"] == dev["id"]
     # tydiqa's English test set is TyDiQA's own English dev set: no question of it is trained on
     test = load(data_dir, "tydiqa", "test", "en")
