@@ -154,6 +154,10 @@ def test_datasets_for_tasks() -> None:
     assert datasets_for_tasks(["copa"]) == ["copa_en"]
     assert datasets_for_tasks(["semrel", "semrel-eng"]) == ["semrel2024"]
     assert "ud/UD_English-LinES" in datasets_for_tasks(["udpos"])
+    assert datasets_for_tasks(["panx", "panx-en"]) == ["panx"]
+    assert datasets_for_tasks(["tydiqa"]) == ["tydiqa_goldp", "tydiqa_goldp_xtreme"]
+    # fetching a dataset fetches all its pins: MLQA's 42 cross-language files come with its test files
+    assert datasets_for_tasks(["mlqa"]) == ["mlqa", "tydiqa_goldp_xtreme"]
 
 
 def test_every_pin_is_the_mirrors_file_at_its_upstream_path(data_dir: Path) -> None:
