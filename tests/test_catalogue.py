@@ -37,6 +37,7 @@ INTERMEDIATES = {
     "umsab-en",
     "xnli-en",
     "pawsx-en",
+    "panx-en",
 }
 # target -> number of test languages, and the intermediates trained on the same English data
 TARGETS: dict[str, tuple[int, set[str]]] = {
@@ -46,9 +47,12 @@ TARGETS: dict[str, tuple[int, set[str]]] = {
     "pawsx": (7, {"pawsx-en"}),
     "xcopa": (11, {"copa"}),
     "xquad": (12, {"tydiqa-en"}),
+    "tydiqa": (9, {"tydiqa-en"}),
+    "mlqa": (7, {"tydiqa-en"}),
     "masakhaner": (10, {"conll-ner"}),
     "masakhaner2": (20, {"conll-ner"}),
     "udpos": (8, {"udpos-en"}),
+    "panx": (56, {"panx-en"}),
     "umsab": (8, {"umsab-en"}),
     "tatoeba": (112, set()),
 }
@@ -105,7 +109,6 @@ def expected_count(data_dir: Path, task: TaskSpec, split: Split, language: str) 
 def test_catalogue_registers_every_protocol_task() -> None:
     tasks = {task.name: task for task in list_tasks()}
     assert set(tasks) == INTERMEDIATES | set(TARGETS)
-    assert "tydiqa" not in tasks  # its mirrored evaluation answers are blanked
     for name in INTERMEDIATES:
         assert tasks[name].roles == ("intermediate",)
         assert set(tasks[name].languages) <= {"train", "dev", "test"}
@@ -148,6 +151,10 @@ def test_every_slice_loads_with_its_expected_count(
         ("masakhaner2", "test", "hau", 1633),
         ("tatoeba", "test", "amh", 168),
         ("xquad", "test", "th", 1190),
+        ("tydiqa", "test", "ar", 921),
+        ("tydiqa", "test", "bn", 113),
+        ("mlqa", "test", "en", 1148),
+        ("mlqa", "test", "hi", 507),
         ("xcopa", "test", "qu", 500),
         ("copa", "train", "en", 400),
         ("copa", "dev", "en", 100),
@@ -155,6 +162,10 @@ def test_every_slice_loads_with_its_expected_count(
         ("tweet-stance", "train", "en", 587 + 461 + 355 + 597 + 620),
         ("tydiqa-en", "train", "en", 3326),
         ("udpos", "test", "ar", 1000),
+        ("panx", "train", "en", 20000),
+        ("panx", "dev", "en", 10000),
+        ("panx", "test", "rw", 100),
+        ("panx", "test", "no", 10000),
     ],
 )
 def test_headline_counts(data_dir: Path, task: str, split: Split, language: str, count: int) -> None:
@@ -188,7 +199,7 @@ def test_tags_are_within_the_task_labels(data_dir: Path, task: str) -> None:
 
 def test_ner_tasks_keep_only_shared_entity_types() -> None:
     expected = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC")
-    for name in ("conll-ner", "masakhaner", "masakhaner2"):
+    for name in ("conll-ner", "masakhaner", "masakhaner2", "panx", "panx-en"):
         assert get_task(name).labels == expected
 
 
@@ -220,7 +231,11 @@ def test_tydiqa_dev_is_held_out_of_train(data_dir: Path) -> None:
     dev = load(data_dir, "tydiqa-en", "dev", "en")
     assert not set(train["id"]) & set(dev["id"])
     assert all(answers["text"] for answers in dev["answers"])
-    assert load(data_dir, "xquad", "dev", "en")["id"] == dev["id"]
+    for target in ("xquad", "tydiqa", "mlqa"):
+        assert load(data_dir, target, "dev", "en")["id"] == dev["id"]
+    # tydiqa's English test set is TyDiQA's own English dev set: no question of it is trained on
+    test = load(data_dir, "tydiqa", "test", "en")
+    assert len(test) == 440 and not set(test["question"]) & {*train["question"], *dev["question"]}
 
 
 @pytest.mark.parametrize("target", sorted(TARGETS))

@@ -154,6 +154,27 @@ def test_datasets_for_tasks() -> None:
     assert datasets_for_tasks(["copa"]) == ["copa_en"]
     assert datasets_for_tasks(["semrel", "semrel-eng"]) == ["semrel2024"]
     assert "ud/UD_English-LinES" in datasets_for_tasks(["udpos"])
+    assert datasets_for_tasks(["panx", "panx-en"]) == ["panx"]
+    assert datasets_for_tasks(["tydiqa"]) == ["tydiqa_goldp", "tydiqa_goldp_xtreme"]
+    # fetching a dataset fetches all its pins: MLQA's 42 cross-language files come with its test files
+    assert datasets_for_tasks(["mlqa"]) == ["mlqa", "tydiqa_goldp_xtreme"]
+
+
+def test_every_pin_is_the_mirrors_file_at_its_upstream_path(data_dir: Path) -> None:
+    """sources.json is the mirror's MANIFEST.json: each pinned file has the manifest's sha256, and the URL
+    `xlt data fetch` builds names the manifest's upstream path at the manifest's repository and commit."""
+    manifest = json.loads((data_dir / "MANIFEST.json").read_text(encoding="utf-8"))
+    entries = {d["dir"]: d for d in manifest["datasets"]}
+    for name, dataset in pinned_datasets().items():
+        entry = entries[name]
+        assert (dataset.upstream_repo, dataset.commit) == (entry["upstream_repo"], entry["commit"]), name
+        files = {p["local_path"]: p for p in entry["paths"]}
+        for path, sha256 in dataset.files.items():
+            assert files[path]["sha256"] == sha256, path
+            assert dataset.upstream_path(path) == files[path]["path"], path
+    # the XTREME-R additions: every PAN-X file, the labelled TyDiQA-GoldP dev files, all 49 MLQA dev files
+    counts = {name: len(pinned_datasets()[name].files) for name in ("panx", "tydiqa_goldp", "mlqa")}
+    assert counts == {"panx": 58, "tydiqa_goldp": 9, "mlqa": 49 + 1}  # MLQA's licence file too
 
 
 def test_cli_fetch_and_list(

@@ -89,7 +89,19 @@ def test_every_task_type_has_a_metric_and_task_files_offer_the_registry_s() -> N
     # the first is each type's default
     assert metrics_for(TaskType.PAIR_REGRESSION) == ("spearman", "pearson")
     assert metrics_for(TaskType.TOKEN_TAGGING) == ("upos_accuracy", "entity_f1")
+    assert metrics_for(TaskType.EXTRACTIVE_QA) == ("squad_f1", "squad_em")  # PROTOCOLS: F1 and EM
     assert all(spec.description and spec.name == name for name, spec in METRICS.items())
+
+
+def test_squad_metrics_take_the_best_of_several_gold_answers() -> None:
+    """TyDiQA-GoldP dev has up to two gold answers per question: a question scores its best match."""
+    gold = [["the Eiffel Tower", "Paris"], ["1889"], ["Gustave Eiffel", "Eiffel"]]
+    pred = ["Paris", "in 1889", "Alexandre Gustave Eiffel"]
+    # F1: 1 (Paris), 2/3 (in 1889 vs 1889), 4/5 (3 tokens vs gustave eiffel: P 2/3, R 1) -> mean 37/45
+    assert get_metric("squad_f1").function(pred, gold) == pytest.approx((1 + 2 / 3 + 4 / 5) / 3)
+    assert get_metric("squad_em").function(pred, gold) == pytest.approx(1 / 3)
+    whole, _ = get_metric("squad_em").bootstrap.resampled(pred, gold, np.array([[0, 0, 1]]))
+    assert whole == pytest.approx(1 / 3)
 
 
 def test_every_metric_is_higher_is_better() -> None:

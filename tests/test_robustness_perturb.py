@@ -16,7 +16,10 @@ import numpy as np
 import pytest
 
 from xlt.core.errors import ConfigError, DataError
+from xlt.data.readers.squad import read_squad_json
 from xlt.robustness.generalized import (
+    CROSS_LANGUAGE_FILES,
+    CrossLanguageFiles,
     check_labels,
     generalized_pairs,
     index_by_id,
@@ -461,6 +464,55 @@ def test_generalized_pairs_reject_disagreeing_labels(data_dir: Path) -> None:
         match=re.escape("xnli: item 1743 has different labels across languages: {'en': 1, 'de': 2}"),
     ):
         generalized_pairs(broken, data_dir, ["en", "de"])
+
+
+MLQA_LANGUAGES = ("ar", "de", "en", "es", "hi", "vi", "zh")
+
+
+def test_mlqa_generalized_pairs_are_its_42_cross_language_files(data_dir: Path) -> None:
+    """(A, B): MLQA's dev file with the context in A and the question in B, each question an item of A's
+    own test set (its context and answers) asked in B's own words; counts as in MANIFEST.json."""
+    manifest = json.loads((data_dir / "MANIFEST.json").read_text(encoding="utf-8"))
+    (mlqa,) = [d for d in manifest["datasets"] if d["dir"] == "mlqa"]
+    counts = mlqa["splits"]["dev"]  # "<context language>-<question language>" -> questions
+    pairs = generalized_pairs("mlqa", data_dir, MLQA_LANGUAGES)
+    assert set(pairs) == set(permutations(MLQA_LANGUAGES, 2)) and len(pairs) == 42
+    items = {language: _items(data_dir, "mlqa", language) for language in MLQA_LANGUAGES}
+    for language, rows in items.items():
+        assert len(rows) == counts[f"{language}-{language}"]
+    for (context, question), dataset in pairs.items():
+        assert dataset.column_names == ["id", "context", "question", "answers"]
+        assert len(dataset) == counts[f"{context}-{question}"], (context, question)
+        for row in dataset.to_list():
+            own = items[context][row["id"]]
+            assert (row["context"], row["answers"]) == (own["context"], own["answers"])
+            assert row["question"] == items[question][row["id"]]["question"] != own["question"]
+    assert len(pairs[("de", "ar")]) == 207 and len(pairs[("en", "zh")]) == 504
+
+
+def test_mlqa_generalized_subset_is_fixed_by_seed(data_dir: Path) -> None:
+    pairs = generalized_pairs("mlqa", data_dir, ("en", "hi"), max_examples=20, seed=1)
+    again = generalized_pairs("mlqa", data_dir, ("en", "hi"), max_examples=20, seed=1)
+    assert {pair: len(dataset) for pair, dataset in pairs.items()} == {("en", "hi"): 20, ("hi", "en"): 20}
+    assert pairs[("hi", "en")].to_list() == again[("hi", "en")].to_list()
+    # the same questions in the context language are the clean reference of a pair
+    hindi = _items(data_dir, "mlqa", "hi")
+    assert all(hindi[row["id"]]["context"] == row["context"] for row in pairs[("hi", "en")].to_list())
+
+
+def test_mlqa_pair_that_is_not_its_languages_items_is_refused(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = CROSS_LANGUAGE_FILES["mlqa"]
+
+    def reworded(path: Path) -> list[Row]:
+        rows = read_squad_json(path)
+        rows[0] = {**rows[0], "question": rows[0]["question"] + "?"}
+        return rows
+
+    monkeypatch.setitem(CROSS_LANGUAGE_FILES, "mlqa", CrossLanguageFiles(files.pattern, reworded))  # type: ignore[index]
+    with pytest.raises(DataError, match=r"mlqa de>es .*is not the es test set's question of item"):
+        generalized_pairs("mlqa", data_dir, ("de", "es"))
 
 
 def test_item_identity_checks() -> None:

@@ -87,6 +87,33 @@ def test_suites_in_a_study(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Pat
     assert (unchanged[["drop", "ci_low", "ci_high"]] == 0).all().all()
 
 
+def test_generalized_qa_pairs_in_a_study(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
+    """MLQA: context in A, question in B (row "A>B"), against the same questions asked in A."""
+    study = tmp_path / "gxlt.yaml"
+    study.write_text(
+        f"name: gxlt\nencoders: ['{tiny_encoder_dir}']\nseeds: [1]\ntargets: [mlqa]\n"
+        "training: {target: {max_steps: 2, batch_size: 8, train_limit: 16, dev_limit: 8, evaluations: 1}}\n"
+        "evaluation: {languages: [en, de, zh], max_examples: 8, bootstrap: 20,\n"
+        "             robustness: {suites: [generalized]}}\n"
+        f"output_dir: '{tmp_path / 'runs'}'\n"
+    )
+    plan = build_plan(load_study(study))
+    store = RunStore(tmp_path / "runs" / "gxlt")
+    assert not run_plan(plan, store, data_dir, show_progress=False).failed
+    stage = store.stage_dir(plan.targets[0].stage_id)
+    saved = json.loads((stage / ROBUSTNESS).read_text())["generalized"]
+    assert set(saved) == {f"{a}>{b}" for a in ("en", "de", "zh") for b in ("en", "de", "zh") if a != b}
+    for entry in saved.values():
+        assert entry["metric"] == "squad_f1" and entry["paired"] and entry["n"] == 8
+        assert np.isclose(entry["drop"], entry["clean"] - entry["perturbed"])
+        assert all(isinstance(answers, list) and answers for answers in entry["items"]["gold"])
+    predictions = json.loads((stage / "predictions.json").read_text())
+    assert set(predictions["de"]["extra"]) == {"squad_em"}  # QA is scored by F1 and EM
+    write_results(plan, store)
+    table = pd.read_csv(store.root / ROBUSTNESS_CSV)
+    assert {"en>de", "zh>en"} <= set(table[table.suite == "generalized"].language)
+
+
 def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:
     from rich.console import Console
 
@@ -110,7 +137,7 @@ def test_report_has_a_robustness_section(tmp_path: Path, tiny_encoder_dir: Path,
     record_study(store.root, config, Console())
     log = (store.root / "logs" / f"{plan.targets[0].stage_id}.log").read_text()
     assert (
-        "suite generalized: no rows for umsab (pawsx, stsb-multi, xnli only" in log
+        "suite generalized: no rows for umsab (mlqa, pawsx, stsb-multi, xnli only" in log
     )  # says why it is absent
     write_results(plan, store)
     report = build_report(store.root, data_dir, permutations=50)

@@ -20,6 +20,9 @@ CASES = [
     ("masakhaner", "hau"),
     ("udpos", "yo"),
     ("xquad", "th"),
+    ("tydiqa", "sw,en"),
+    ("mlqa", "hi"),
+    ("panx", "rw,no"),
     ("tatoeba", "amh"),
 ]
 

@@ -125,3 +125,27 @@ def test_diverging_loss_is_a_clear_error(tiny_encoder_dir: Path) -> None:
     config = TrainingConfig(max_steps=3, batch_size=8, loss="cosine_mse", precision="fp32")
     with pytest.raises(TrainingDiverged, match=r"loss became nan at step 1.*lower learning_rate"):
         train_pair_regression(SentenceEncoder(str(tiny_encoder_dir)), broken, pairs(8, 1), config, seed=1)
+
+
+def test_qa_questions_too_long_for_a_window_are_cut_not_fatal(tiny_encoder_dir: Path) -> None:
+    """A window must keep more context tokens than its stride, else the tokenizer panics: a Hindi question
+    in an English WordPiece vocabulary (one token per character) can take most of a short window."""
+    from xlt.data.schema import FEATURES, TaskType
+    from xlt.training.kinds.qa import ExtractiveQA
+
+    encoder = SentenceEncoder(str(tiny_encoder_dir), max_length=96)
+    kind = ExtractiveQA(encoder, get_task("mlqa"))
+    short, long = "Who built the tower?", "एफिल टॉवर किसने बनाया और कब बनाया गया था " * 3
+    context = "The tower was built by Gustave Eiffel's company in 1889 for the World's Fair. " * 6
+    questions = kind._questions([short, long])
+    assert questions[0] == encoder.info.prefix + short  # a question that fits is left as it is
+    assert long.startswith(questions[1].removeprefix(encoder.info.prefix)) and len(questions[1]) < len(long)
+    rows = [
+        {"id": str(i), "context": context, "question": q, "answers": {"text": ["1889"], "answer_start": [54]}}
+        for i, q in enumerate([short, long])
+    ]
+    data = Dataset.from_list(rows, features=FEATURES[TaskType.EXTRACTIVE_QA])
+    predictions = kind.predict(data, batch_size=8)
+    assert len(predictions) == 2 and all(p in context for p in predictions)
+    loss, _ = kind.loss(data, [0, 1])
+    assert torch.isfinite(loss)

@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from xlt.core.errors import ConfigError, DataError
-from xlt.data.readers.conll import keep_entity_types, read_conll2003, read_conllu_upos, read_masakhaner
+from xlt.data.readers.conll import (
+    keep_entity_types,
+    read_conll2003,
+    read_conllu_upos,
+    read_masakhaner,
+    read_panx,
+)
 from xlt.data.readers.copa import read_copa_jsonl
 from xlt.data.readers.glue import (
     read_cola,
@@ -235,6 +241,34 @@ def test_masakhaner_counts_match_manifest(data_dir: Path, manifest: Manifest) ->
     assert len(read_masakhaner(data_dir / "masakhaner2/MasakhaNER2.0/data/mos/test.txt")) == 1294
 
 
+def test_panx_counts_match_manifest(data_dir: Path, manifest: Manifest) -> None:
+    expected = _entries(manifest, "panx/download/panx/*.tsv", "sentences")
+    assert len(expected) == 2 + 56  # English train and dev, and 56 test languages (no Thai)
+    for path, sentences in expected.items():
+        rows = read_panx(data_dir / path)
+        assert len(rows) == sentences, path
+        # every line is a token, or the blank line after a sentence (the last one may lack it)
+        assert manifest[path]["lines"] - sum(len(row["tokens"]) for row in rows) in (sentences, sentences - 1)
+        tags = {tag for row in rows for tag in row["tags"]}
+        assert tags <= {"O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"}, path
+    panx = "panx/download/panx"
+    assert {split: expected[f"{panx}/{split}-en.tsv"] for split in ("train", "dev")} == {
+        "train": 20000,
+        "dev": 10000,
+    }
+    assert expected[f"{panx}/test-rw.tsv"] == 100 and expected[f"{panx}/test-sw.tsv"] == 1000
+    train = read_panx(data_dir / panx / "train-en.tsv")
+    assert sum(len(row["tokens"]) for row in train) == 160394
+    assert train[0]["tokens"][:3] == ["R.H.", "Saunders", "("]
+    assert train[0]["tags"][:3] == ["B-ORG", "I-ORG", "O"]
+    kinyarwanda = read_panx(data_dir / panx / "test-rw.tsv")
+    assert kinyarwanda[0] == {
+        "id": "0",
+        "tokens": ["Antipas", "Mbusa", "Nyamwisi"],
+        "tags": ["B-PER", "I-PER", "I-PER"],
+    }
+
+
 def test_ud_counts_match_manifest(data_dir: Path, manifest: Manifest) -> None:
     expected = _entries(manifest, "ud/*.conllu", "sentences")
     assert len(expected) == 3 + 8
@@ -276,6 +310,39 @@ def test_tydiqa_dev_has_no_gold_answers(data_dir: Path, manifest: Manifest) -> N
         rows = read_squad_json(data_dir / path, require_answers=False)
         assert len(rows) == count, path
         assert all(row["answers"] == {"text": [], "answer_start": []} for row in rows), path
+
+
+TYDIQA_LANGUAGES = {
+    "ar": "arabic", "bn": "bengali", "en": "english", "fi": "finnish", "id": "indonesian", "ko": "korean",
+    "ru": "russian", "sw": "swahili", "te": "telugu",
+}  # fmt: skip
+
+
+def test_labelled_tydiqa_dev_matches_xtreme_dev_question_for_question(
+    data_dir: Path, manifest: Manifest
+) -> None:
+    """tydiqa_goldp/ is the TyDiQA-GoldP dev set with its answers: the same questions, ids and contexts as
+    XTREME's answer-blanked tydiqa_goldp_xtreme/ dev files, so it can stand for them as a test set."""
+    expected = _entries(manifest, "tydiqa_goldp/language_data/*/*_tydiqa_dev.json")
+    assert len(expected) == len(TYDIQA_LANGUAGES) == 9
+    xtreme_dir = data_dir / "tydiqa_goldp_xtreme/data/tydiqa/tydiqa-goldp-v1.1-dev"
+    answers_per_question: Counter[int] = Counter()
+    for code, name in TYDIQA_LANGUAGES.items():
+        path = f"tydiqa_goldp/language_data/{name}/{name}_tydiqa_dev.json"
+        rows = read_squad_json(data_dir / path)
+        assert len(rows) == expected[path], path
+        xtreme = read_squad_json(xtreme_dir / f"tydiqa.goldp.{code}.dev.json", require_answers=False)
+        blanked = {row["id"]: row for row in xtreme}
+        assert len(blanked) == len(xtreme) == len(rows), code
+        for row in rows:
+            assert row["id"] in blanked, (code, row["id"])
+            assert (row["question"], row["context"]) == (
+                blanked[row["id"]]["question"],
+                blanked[row["id"]]["context"],
+            ), (code, row["id"])
+            answers_per_question[len(row["answers"]["text"])] += 1
+    assert sum(answers_per_question.values()) == 921 + 113 + 440 + 782 + 565 + 276 + 812 + 499 + 669
+    assert set(answers_per_question) == {1, 2}  # several gold answers: F1 takes the best of them
 
 
 def test_tatoeba_counts_match_manifest(data_dir: Path, manifest: Manifest) -> None:
@@ -374,6 +441,7 @@ MALFORMED: list[tuple[str, dict[str, str], Callable[[Path], object]]] = [
     ),
     ("ner.txt", {"ner.txt": "EU NNP B-ORG\n"}, lambda d: read_conll2003(d / "ner.txt")),
     ("ner.txt", {"ner.txt": "Abuja LOC\n"}, lambda d: read_masakhaner(d / "ner.txt")),
+    ("ner.tsv", {"ner.tsv": "Abuja B-LOC\n"}, lambda d: read_panx(d / "ner.tsv")),
     (
         "x.conllu",
         {"x.conllu": "# sent_id = 1\n1\tword\tword\tNOUN\n\n"},

@@ -18,6 +18,9 @@ from xlt.models.sentence import SentenceEncoder
 from xlt.tasks import TaskSpec
 from xlt.training.kinds.base import TaskKind
 
+# PROTOCOLS scores extractive QA by F1 and exact match: the one a task does not select goes in `extra`
+REPORTED_BESIDE: dict[TaskType, tuple[str, ...]] = {TaskType.EXTRACTIVE_QA: ("squad_f1", "squad_em")}
+
 
 @dataclass
 class LanguageResult:
@@ -65,7 +68,13 @@ def evaluate_language(
         return LanguageResult(language, ids, gold, pred, get_metric(task.metric).function(pred, gold), {})
     # the language selects its projection where the encoder has an alignment module
     pred = kind.predict(data, batch_size=batch_size, precision=precision, language=language)
-    return LanguageResult(language, ids, kind.gold(data), pred, kind.score(data, pred), {})
+    gold = kind.gold(data)
+    extra = {
+        name: get_metric(name).function(pred, gold)
+        for name in REPORTED_BESIDE.get(task.type, ())
+        if name != task.metric
+    }
+    return LanguageResult(language, ids, gold, pred, kind.score(data, pred), extra)
 
 
 def _retrieval_hits(source: np.ndarray, target: np.ndarray) -> list[Any]:

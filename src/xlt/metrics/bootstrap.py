@@ -104,7 +104,16 @@ def mean_class_f1(sums: np.ndarray) -> np.ndarray:
     return np.asarray(f1.sum(axis=-1) / np.maximum(present.sum(axis=-1), 1))
 
 
+def _answer_scores(pred: list[Any], gold: list[Any], score: str) -> np.ndarray:
+    scores = [qa_f1_em({"q": p}, {"q": list(g)})[score] for p, g in zip(pred, gold, strict=True)]
+    return np.stack([np.asarray(scores, dtype=float), np.ones(len(scores))], axis=1)
+
+
 def answer_f1(pred: list[Any], gold: list[Any]) -> np.ndarray:
     """Per question: [its SQuAD token F1 against the best of its gold answers, 1]."""
-    scores = [qa_f1_em({"q": p}, {"q": list(g)})["f1"] for p, g in zip(pred, gold, strict=True)]
-    return np.stack([np.asarray(scores, dtype=float), np.ones(len(scores))], axis=1)
+    return _answer_scores(pred, gold, "f1")
+
+
+def answer_em(pred: list[Any], gold: list[Any]) -> np.ndarray:
+    """Per question: [1 if it matches one of its gold answers after normalisation else 0, 1]."""
+    return _answer_scores(pred, gold, "exact_match")

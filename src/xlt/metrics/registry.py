@@ -21,6 +21,7 @@ from xlt.metrics.bootstrap import (
     Bootstrap,
     Decomposed,
     Rowwise,
+    answer_em,
     answer_f1,
     class_counts,
     entity_counts,
@@ -57,10 +58,19 @@ def _entity_f1(pred_tags: Sequence[Sequence[str]], gold_tags: Sequence[Sequence[
     return entity_f1(pred_tags, gold_tags)["f1"]
 
 
+def _squad(predictions: Sequence[str], answers: Sequence[Sequence[str]]) -> dict[str, float]:
+    ids = [str(i) for i in range(len(predictions))]
+    return qa_f1_em(dict(zip(ids, predictions, strict=True)), dict(zip(ids, answers, strict=True)))
+
+
 def _squad_f1(predictions: Sequence[str], answers: Sequence[Sequence[str]]) -> float:
     """Token F1 of one predicted answer per question against that question's gold answers."""
-    ids = [str(i) for i in range(len(predictions))]
-    return qa_f1_em(dict(zip(ids, predictions, strict=True)), dict(zip(ids, answers, strict=True)))["f1"]
+    return _squad(predictions, answers)["f1"]
+
+
+def _squad_em(predictions: Sequence[str], answers: Sequence[Sequence[str]]) -> float:
+    """Exact match of one predicted answer per question with any of that question's gold answers."""
+    return _squad(predictions, answers)["exact_match"]
 
 
 def _mean_item_score(predictions: Sequence[float], gold: Sequence[Any]) -> float:
@@ -135,6 +145,15 @@ _SPECS = (
         range=(0.0, 1.0),
         task_types=frozenset({TaskType.EXTRACTIVE_QA}),
         description="SQuAD token F1 of each answer against its best gold answer, averaged over questions",
+    ),
+    MetricSpec(
+        "squad_em",
+        _squad_em,
+        Decomposed(answer_em, ratio),
+        higher_is_better=True,
+        range=(0.0, 1.0),
+        task_types=frozenset({TaskType.EXTRACTIVE_QA}),
+        description="fraction of questions whose normalised answer equals one of their gold answers",
     ),
     MetricSpec(
         "retrieval_accuracy",

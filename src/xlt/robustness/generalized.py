@@ -10,11 +10,19 @@ PAWS-X quirk: where a translator could not translate a sentence, the PAWS-X file
 "NS" and label 0 for that item in that language only (40 test items over de, es, fr, ja, ko, zh). Such an
 item is left out of every pair whenever any requested language has the placeholder, so that the same
 items appear in every pair and labels agree.
+
+Extractive QA (MLQA's G-XLT setting, Lewis et al. 2020): upstream ships one file per ordered pair (A, B),
+the context (and so the answers) in language A and the question in language B, so the pairs are read from
+those files rather than built. An (A, B) item must be an item of A's own test set with the same context and
+answers, and its question must be B's own question of that item: the clean reference of a pair is the same
+questions asked in A. The items of a pair are those MLQA has in both languages (about 160-200 for two
+non-English languages, about 500 with English), so pairs differ in their items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import permutations
 from pathlib import Path
 from typing import Any
@@ -23,16 +31,35 @@ from datasets import Dataset
 
 from xlt.core.errors import ConfigError, DataError
 from xlt.core.sampling import subset_items
+from xlt.data.files import DataFile
+from xlt.data.readers.squad import read_squad_json
 from xlt.data.schema import FEATURES
 from xlt.tasks import TaskSpec, get_task
-
-GENERALIZED_TASKS: tuple[str, ...] = ("xnli", "pawsx", "stsb-multi")
-# task -> the sentence a translation holds where there is none (see the module docstring)
-UNTRANSLATED: Mapping[str, str] = {"pawsx": "NS"}
+from xlt.tasks.spec import pinned_sha256
 
 Row = dict[str, Any]
 # language -> item id -> row of that language's test set
 Items = dict[str, dict[str, Row]]
+
+
+@dataclass(frozen=True)
+class CrossLanguageFiles:
+    """Upstream files of a task's generalized items, one per ordered language pair: `pattern` with
+    `{first}` and `{second}` filled in is a pinned path of the data directory, and `read` reads it."""
+
+    pattern: str
+    read: Callable[[Path], list[Row]]
+
+
+# task -> the sentence a translation holds where there is none (see the module docstring)
+UNTRANSLATED: Mapping[str, str] = {"pawsx": "NS"}
+# tasks whose pairs are upstream files: MLQA's dev files with the context in `first`, the question in `second`
+CROSS_LANGUAGE_FILES: Mapping[str, CrossLanguageFiles] = {
+    "mlqa": CrossLanguageFiles(
+        "mlqa/data/mlqa/MLQA_V1/dev/dev-context-{first}-question-{second}.json", read_squad_json
+    ),
+}
+GENERALIZED_TASKS: tuple[str, ...] = ("xnli", "pawsx", "stsb-multi", *CROSS_LANGUAGE_FILES)
 
 
 def supported_task(task: str | TaskSpec) -> TaskSpec:
@@ -150,11 +177,14 @@ def generalized_pairs(
     the item's sentence1 in A, `sentence2` its sentence2 in B and `label` its label (checked equal in
     every language). Items are matched by id, never by position. Every pair holds the same items, in the
     order of the first language's test set: all usable items (see the module docstring), or the
-    `max_examples` of them drawn with `seed`.
+    `max_examples` of them drawn with `seed`. For extractive QA (`cross_language_pairs`) the (A, B) set
+    has the QA columns, the context and answers in A and the question in B.
     """
     spec = supported_task(task)
     chosen_languages = check_languages(spec, languages)
     items = load_items(spec, data_dir, chosen_languages)
+    if spec.name in CROSS_LANGUAGE_FILES:
+        return cross_language_pairs(spec, data_dir, items, max_examples=max_examples, seed=seed)
     ids = usable_ids(spec.name, items, shared_ids(spec.name, items))
     check_labels(spec.name, items, ids)
     ids = sample_ids(ids, max_examples, seed)
@@ -163,3 +193,37 @@ def generalized_pairs(
         (first, second): Dataset.from_list(pair_rows(items, ids, first, second), features=features)
         for first, second in permutations(chosen_languages, 2)
     }
+
+
+def cross_language_pairs(
+    spec: TaskSpec, data_dir: Path, items: Items, *, max_examples: int | None = None, seed: int = 0
+) -> dict[tuple[str, str], Dataset]:
+    """Every ordered pair (A, B) of the languages of `items` (each language's own test set by id): the rows
+    of the task's upstream file for (A, B), in its order, all of them or `max_examples` drawn with `seed`.
+    Each row must be an item of A's test set with its context and answers, asking B's question of it."""
+    files = CROSS_LANGUAGE_FILES[spec.name]
+    pairs: dict[tuple[str, str], Dataset] = {}
+    for first, second in permutations(items, 2):
+        path = files.pattern.format(first=first, second=second)
+        sha256 = pinned_sha256(path)
+        if sha256 is None:
+            raise DataError(f"{path} is not a pinned file of the data directory", "restore sources.json")
+        where = f"{spec.name} {first}>{second} ({path})"
+        rows = index_by_id(files.read(DataFile(path, sha256).resolve(data_dir)), where)
+        for item, row in rows.items():
+            own, asked = items[first].get(item), items[second].get(item)
+            if own is None or (own["context"], own["answers"]) != (row["context"], row["answers"]):
+                raise DataError(
+                    f"{where}: question {item} is not item {item} of the {first} test set (context and "
+                    "answers)",
+                    "restore the upstream files: a pair's clean reference is the same item in its context "
+                    "language",
+                )
+            if asked is None or asked["question"] != row["question"]:
+                raise DataError(
+                    f"{where}: question {item} is not the {second} test set's question of item {item}",
+                    "restore the upstream files",
+                )
+        chosen = sample_ids(list(rows), max_examples, seed)
+        pairs[(first, second)] = Dataset.from_list([rows[i] for i in chosen], features=FEATURES[spec.type])
+    return pairs

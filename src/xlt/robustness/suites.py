@@ -10,7 +10,8 @@
 - `ood`: the test set of another task of the same type in the same language (STS-B's news, captions and
   forums against SemRel's domains by default), against the target's own test set.
 - `generalized`: XNLI / PAWS-X / stsb-multi items with sentence 1 in language A and sentence 2 in
-  language B, for every ordered pair of the stage's languages; clean is the same items in A alone.
+  language B, for every ordered pair of the stage's languages; clean is the same items in A alone. MLQA
+  (extractive QA): the context in A and the question in B (row "A>B"); clean is the same questions in A.
 
 Every entry keeps its per-item predictions and gold labels (`items`), so that the results can put a
 bootstrap interval on the drop: paired over items for every suite but `ood`, whose two sets differ.

@@ -1,7 +1,9 @@
-"""Token tagging: CoNLL-2003 and MasakhaNER 1.0/2.0 (IOB2 NER), and Universal Dependencies CoNLL-U (UPOS).
+"""Token tagging: CoNLL-2003, MasakhaNER 1.0/2.0 and PAN-X (IOB2 NER), and Universal Dependencies CoNLL-U
+(UPOS).
 
 Quirks handled: CoNLL-2003 has 4 space-separated columns and -DOCSTART- lines, which are not sentences;
-MasakhaNER has 'token tag' lines and a BOM at the start of luo/train.txt (removed by read_text). The NER
+MasakhaNER has 'token tag' lines and a BOM at the start of luo/train.txt (removed by read_text); PAN-X (in
+XTREME's layout) has 'token<TAB>tag' lines with no language prefix on the tokens. The NER
 readers keep only the entity types both sides share (PER, ORG, LOC): CoNLL's MISC and MasakhaNER's DATE have
 no counterpart on the other side and become O. CoNLL-U multi-word token ranges (3-4) and empty nodes (5.1)
 are skipped, so the rows hold the syntactic words, which are what the UPOS tags annotate.
@@ -48,18 +50,21 @@ def _sentences(path: Path) -> Iterator[list[tuple[int, str]]]:
         yield block
 
 
-def _read_iob(path: Path, columns: int, entity_types: Collection[str] | None) -> list[dict[str, Any]]:
-    """Space-separated columns with the token first and the NER tag last; None keeps every entity type."""
+def _read_iob(
+    path: Path, columns: int, entity_types: Collection[str] | None, separator: str = " "
+) -> list[dict[str, Any]]:
+    """Columns split by `separator`, the token first and the NER tag last; None keeps every entity type."""
     examples: list[dict[str, Any]] = []
     for block in _sentences(path):
         tokens, tags = [], []
         for line, text in block:
             if text.startswith(_DOCSTART):
                 continue
-            fields = text.split(" ")
+            fields = text.split(separator)
             if len(fields) != columns:
+                kind = "TAB" if separator == "\t" else "space"
                 raise malformed(
-                    path, line, f"expected {columns} space-separated columns, found {len(fields)}"
+                    path, line, f"expected {columns} {kind}-separated columns, found {len(fields)}"
                 )
             tag = fields[-1]
             if not _is_iob2(tag):
@@ -83,6 +88,13 @@ def read_masakhaner(
 ) -> list[dict[str, Any]]:
     """'token tag' per line (MasakhaNER 1.0 and 2.0); DATE -> O unless entity_types says else."""
     return _read_iob(path, 2, entity_types)
+
+
+def read_panx(
+    path: Path, *, entity_types: Collection[str] | None = SHARED_ENTITY_TYPES
+) -> list[dict[str, Any]]:
+    """'token<TAB>tag' per line (PAN-X / WikiANN as XTREME lays it out: PER, ORG and LOC only)."""
+    return _read_iob(path, 2, entity_types, separator="\t")
 
 
 def read_conllu_upos(path: Path) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from xlt.core.errors import did_you_mean
-from xlt.data.readers.conll import read_conll2003, read_conllu_upos, read_masakhaner
+from xlt.data.readers.conll import read_conll2003, read_conllu_upos, read_masakhaner, read_panx
 from xlt.data.readers.copa import read_copa_jsonl
 from xlt.data.readers.glue import read_cola, read_mrpc, read_mrpc_train, read_rte, read_sst2
 from xlt.data.readers.semrel import read_semrel_csv
@@ -85,6 +85,7 @@ READERS: Mapping[str, NamedReader] = {
     "tweet-lines": NamedReader(read_tweet_classification, files=2),
     "conll2003": NamedReader(read_conll2003),
     "masakhaner": NamedReader(read_masakhaner),
+    "panx-tsv": NamedReader(read_panx),
     "conllu-upos": NamedReader(read_conllu_upos),
     "copa-jsonl": NamedReader(read_copa_jsonl),
     "squad-json": NamedReader(read_squad_json),

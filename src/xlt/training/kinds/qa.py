@@ -23,9 +23,23 @@ class ExtractiveQA(TaskKind):
     def build_model(self) -> nn.Module:
         return WithHead(self.encoder, nn.Linear(self.encoder.dim, 2))
 
+    def _questions(self, questions: list[str]) -> list[str]:
+        """The questions with the encoder's prefix, each cut to the tokens that leave a window more context
+        than the stride: the tokenizer fails on a longer one (e.g. a Hindi question in an English WordPiece
+        vocabulary, one token per character). Questions that fit are left as they are."""
+        tokenizer = self.encoder.tokenizer
+        room = self.encoder.max_length - tokenizer.num_special_tokens_to_add(pair=True) - self.stride
+        keep = max(room - 1, 1)  # one token to spare: a cut text may tokenize a little differently
+        texts = [self.encoder.info.prefix + q for q in questions]
+        spans = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        return [
+            text if len(offsets) < room else text[: offsets[keep - 1][1]]
+            for text, offsets in zip(texts, spans, strict=True)
+        ]
+
     def _features(self, questions: list[str], contexts: list[str]) -> Any:
         return self.encoder.tokenizer(
-            [self.encoder.info.prefix + q for q in questions],
+            self._questions(questions),
             contexts,
             truncation="only_second",
             max_length=self.encoder.max_length,
