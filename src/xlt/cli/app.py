@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -55,9 +56,20 @@ def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="show the traceback of an error instead of its one line")
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="torch threads, fixed (default: all cores, fewer while other processes keep some busy; "
+            "also $XLT_THREADS)",
+        ),
+    ] = None,
 ) -> None:
     """Zero-shot cross-lingual transfer studies."""
     options.debug = debug
+    if threads is not None:
+        os.environ["XLT_THREADS"] = str(threads)  # read by xlt.models.threads when torch first runs
 
 
 def study_dir_of(config: Any, output: Path | None) -> Path:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from xlt.core.errors import ConfigError
+from xlt.models import threads
 from xlt.models.encoders import EncoderInfo, encoder_info, model_path, split_variant
 from xlt.models.modules import EmbeddingModule, load_module, save_module
 from xlt.models.precision import Precision, autocast, resolve_precision
@@ -165,6 +166,7 @@ class SentenceEncoder(nn.Module):
         return {k: v.to(self.device_) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
 
     def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        threads.tick()  # every task kind's forward passes here: the thread count follows the machine
         hidden: torch.Tensor = self.transformer(
             input_ids=input_ids, attention_mask=attention_mask
         ).last_hidden_state
