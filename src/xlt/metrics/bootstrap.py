@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from xlt.metrics.qa import qa_f1_em
+from xlt.metrics.retrieval import MAP_K, average_precision_at_k
 from xlt.metrics.tagging import iob2_spans
 
 
@@ -108,3 +109,18 @@ def answer_f1(pred: list[Any], gold: list[Any]) -> np.ndarray:
     """Per question: [its SQuAD token F1 against the best of its gold answers, 1]."""
     scores = [qa_f1_em({"q": p}, {"q": list(g)})["f1"] for p, g in zip(pred, gold, strict=True)]
     return np.stack([np.asarray(scores, dtype=float), np.ones(len(scores))], axis=1)
+
+
+def average_precisions(pred: list[Any], gold: list[Any]) -> np.ndarray:
+    """Per query: [its AP@20 (its ranked candidate ids against its relevant ids), 1]."""
+    scores = [average_precision_at_k(p, g, MAP_K) for p, g in zip(pred, gold, strict=True)]
+    return np.stack([np.asarray(scores, dtype=float), np.ones(len(scores))], axis=1).reshape(-1, 2)
+
+
+def mined_pair_counts(pred: list[Any], gold: list[Any]) -> np.ndarray:
+    """Per source sentence: [its mined pair is gold, it has a mined pair, its gold pairs]. A resample of
+    source sentences re-adds these, so the fixed threshold's F1 is recomputed on it (`span_f1`)."""
+    return np.array(
+        [[float(bool(p) and p in g), float(bool(p)), float(len(g))] for p, g in zip(pred, gold, strict=True)],
+        dtype=float,
+    ).reshape(-1, 3)
