@@ -31,6 +31,7 @@ from xlt.metrics.retrieval import (
     top_k,
 )
 from xlt.tasks import get_task
+from xlt.tasks.fetch import datasets_for_tasks, pinned_datasets
 
 runner = CliRunner()
 LAREQA = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
@@ -103,13 +104,30 @@ def test_bucc_sample_counts_match_the_manifest(data_dir: Path) -> None:
     assert "bucc" in task.description.lower() and "not the full bucc task" in task.description.lower()
 
 
-@pytest.mark.parametrize("task", ["lareqa", "bucc-zh"])
-def test_the_tasks_validate_and_are_targets_only(data_dir: Path, task: str) -> None:
+@pytest.mark.parametrize(
+    ("task", "summary"),
+    [
+        ("lareqa", "task lareqa: 1 split, 11 languages, 13090 examples: OK"),  # questions; pools not counted
+        ("bucc-zh", "task bucc-zh: 1 split, 1 language, 8624 examples: OK"),
+    ],
+)
+def test_the_tasks_validate_and_are_targets_only(data_dir: Path, task: str, summary: str) -> None:
     result = runner.invoke(app, ["validate", task, "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output
-    assert "OK" in result.output
+    assert summary in result.output
     spec = get_task(task)
     assert spec.roles == ("target",) and set(spec.languages) == {"test"}
+
+
+def test_the_new_files_are_pinned_for_data_fetch(data_dir: Path) -> None:
+    files = manifest_files(data_dir)
+    pinned = pinned_datasets()
+    assert datasets_for_tasks(["lareqa", "bucc-zh"]) == ["bucc2018", "lareqa"]
+    for name, count in (("lareqa", 12), ("bucc2018", 3)):  # lareqa: 11 languages and its LICENSE
+        dataset = pinned[name]
+        assert len(dataset.files) == count
+        assert {path: files[path]["sha256"] for path in dataset.files} == dataset.files
+    assert pinned["lareqa"].upstream_repo == "google-research-datasets/lareqa"
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -286,6 +304,8 @@ def test_pooled_evaluation_embeds_the_pool_once_for_every_language(tmp_path: Pat
     )
     task = get_task(str(task_file))
     assert task.metric == "map_at_20"
+    result = runner.invoke(app, ["validate", str(task_file)])
+    assert "task mini-lareqa: 1 split, 2 languages, 4 examples: OK" in result.output, result.output
     encoder = WordEncoder()
     results = list(evaluate_languages(task, tmp_path, ["en", "de"], encoder=encoder))  # type: ignore[arg-type]
     # q1 (river) ranks en/1/0 and de/1/1 first (the two river sentences), q2 the castles: mAP 1 both ways
