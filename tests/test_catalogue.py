@@ -55,6 +55,8 @@ TARGETS: dict[str, tuple[int, set[str]]] = {
     "panx": (56, {"panx-en"}),
     "umsab": (8, {"umsab-en"}),
     "tatoeba": (112, set()),
+    "lareqa": (11, set()),
+    "bucc-zh": (1, set()),
 }
 CLASSIFICATION = {TaskType.PAIR_CLASSIFICATION, TaskType.SINGLE_CLASSIFICATION}
 # slices whose count is not a whole file's MANIFEST count: (directory of the slice's first file, split) ->
@@ -73,6 +75,10 @@ DERIVED_COUNTS: dict[tuple[str, Split], int] = {
     ("pawsx_xtreme/data/pawsx", "test"): 600,
     ("tydiqa_goldp_xtreme/data/tydiqa/tydiqa-goldp-v1.1-train", "train"): 3326,
     ("tydiqa_goldp_xtreme/data/tydiqa/tydiqa-goldp-v1.1-train", "dev"): 370,
+    # pooled retrieval: a slice is its queries and the whole pool (XQuAD-R: 1190 questions and the 13014
+    # sentences of all 11 languages; BUCC: 8624 zh sentences and 13589 en candidates)
+    ("lareqa/xquad-r", "test"): 1190 + 13014,
+    ("bucc2018/data/bucc2018", "test"): 8624 + 13589,
 }
 SLICES = [
     (task.name, split, language)

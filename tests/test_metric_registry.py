@@ -41,6 +41,17 @@ def random_items(task_type: TaskType, rng: np.random.Generator) -> tuple[list[An
         return predictions, [[str(w) for w in rng.choice(WORDS, size=rng.integers(1, 3))] for _ in range(n)]
     if task_type == TaskType.RETRIEVAL:
         return [float(v) for v in rng.choice([0.0, 0.5, 1.0], size=n)], [1] * n
+    if task_type == TaskType.ANSWER_RETRIEVAL:  # rankings of a pool of 30, 1 to 25 relevant each
+        pool = [f"c{i}" for i in range(30)]
+        return (
+            [[str(c) for c in rng.permutation(pool)[:20]] for _ in range(n)],
+            [[str(c) for c in rng.choice(pool, size=rng.integers(1, 26), replace=False)] for _ in range(n)],
+        )
+    if task_type == TaskType.BITEXT_MINING:  # a mined target or none; no gold partner or one
+        targets = ["", "t0", "t1", "t2"]
+        return [str(t) for t in rng.choice(targets, size=n)], [
+            [str(t)] if t else [] for t in rng.choice(targets, size=n)
+        ]
     raise AssertionError(f"no random items for {task_type}")
 
 
@@ -50,6 +61,10 @@ def perfect_items(task_type: TaskType, gold: list[Any]) -> list[Any]:
         return [answers[0] for answers in gold]
     if task_type == TaskType.RETRIEVAL:
         return [1.0] * len(gold)
+    if task_type == TaskType.ANSWER_RETRIEVAL:
+        return [list(relevant) + ["not relevant"] * 20 for relevant in gold]
+    if task_type == TaskType.BITEXT_MINING:
+        return [partners[0] if partners else "" for partners in gold]
     return list(gold)
 
 

@@ -15,6 +15,17 @@ class TaskType(str, Enum):
     TOKEN_TAGGING = "token_tagging"
     EXTRACTIVE_QA = "extractive_qa"
     RETRIEVAL = "retrieval"
+    ANSWER_RETRIEVAL = "answer_retrieval"
+    BITEXT_MINING = "bitext_mining"
+
+
+# scored on the encoder as its stages left it (nearest neighbours of embeddings): nothing to train, so these
+# tasks are targets only
+ENCODER_ONLY_TYPES = frozenset({TaskType.RETRIEVAL, TaskType.ANSWER_RETRIEVAL, TaskType.BITEXT_MINING})
+# a slice is queries searched against a pool of candidates: the query rows are the items scored, the
+# candidate rows what they are searched in (a query's `relevant` holds the ids of its right candidates)
+POOLED_TYPES = frozenset({TaskType.ANSWER_RETRIEVAL, TaskType.BITEXT_MINING})
+QUERY, CANDIDATE = "query", "candidate"
 
 
 FEATURES: dict[TaskType, Features] = {
@@ -63,3 +74,16 @@ FEATURES: dict[TaskType, Features] = {
         {"id": Value("string"), "source": Value("string"), "target": Value("string")}
     ),
 }
+# queries and the candidate pool of one slice, in one table: `role` is QUERY or CANDIDATE, `language` the
+# text's (it selects the language's projection under alignment), `relevant` a query's right candidates
+# (LAReQA: the answer sentence in every language; bitext mining: its gold translations, often none)
+_POOL_FEATURES = Features(
+    {
+        "id": Value("string"),
+        "role": Value("string"),
+        "language": Value("string"),
+        "text": Value("string"),
+        "relevant": Sequence(Value("string")),
+    }
+)
+FEATURES.update({task_type: _POOL_FEATURES for task_type in POOLED_TYPES})

@@ -1,7 +1,8 @@
-"""Zero-shot evaluation of one trained model on one language of a target task."""
+"""Zero-shot evaluation of one trained model on the languages of a target task."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import numpy as np
 
 from xlt.core.sampling import subset_rows
-from xlt.data.schema import TaskType
+from xlt.data.schema import POOLED_TYPES, TaskType
+from xlt.evaluation.pooled import EmbeddingCache, evaluate_pooled
 from xlt.metrics import get_metric
 from xlt.metrics.retrieval import retrieval_accuracy
 from xlt.models.lexical import dice_scores
@@ -36,6 +38,24 @@ class LanguageResult:
         return len(self.ids)
 
 
+def evaluate_languages(
+    task: TaskSpec,
+    data_dir: Path,
+    languages: Sequence[str],
+    *,
+    kind: TaskKind | None = None,
+    encoder: SentenceEncoder | None = None,
+    max_examples: int | None = None,
+    batch_size: int = 64,
+    precision: Precision = "auto",
+) -> Iterator[LanguageResult]:
+    """`evaluate_language` for each of `languages` in turn. A pooled retrieval task embeds each candidate
+    list once for all of them (LAReQA searches every question language in the same pool)."""
+    cache = EmbeddingCache(encoder, batch_size, precision) if encoder is not None else None
+    for language in languages:
+        yield _evaluate(task, data_dir, language, kind, encoder, cache, max_examples, batch_size, precision)
+
+
 def evaluate_language(
     task: TaskSpec,
     data_dir: Path,
@@ -49,6 +69,27 @@ def evaluate_language(
 ) -> LanguageResult:
     """Score `task`'s test data in `language` with a trained task model (`kind`), with an encoder as it
     stands (retrieval), or with the lexical Dice baseline when neither is given (pair regression)."""
+    cache = EmbeddingCache(encoder, batch_size, precision) if encoder is not None else None
+    return _evaluate(task, data_dir, language, kind, encoder, cache, max_examples, batch_size, precision)
+
+
+def _evaluate(
+    task: TaskSpec,
+    data_dir: Path,
+    language: str,
+    kind: TaskKind | None,
+    encoder: SentenceEncoder | None,
+    cache: EmbeddingCache | None,
+    max_examples: int | None,
+    batch_size: int,
+    precision: Precision,
+) -> LanguageResult:
+    if task.type in POOLED_TYPES:
+        if cache is None:
+            raise ValueError(f"{task.type.value} needs an encoder")
+        # its queries are the items; `evaluate_pooled` draws them, the pool stays whole
+        pooled = evaluate_pooled(task.type, task.load(data_dir, "test", language), cache, max_examples)
+        return LanguageResult(language, pooled.ids, pooled.gold, pooled.pred, pooled.score, pooled.extra)
     data = task.load(data_dir, "test", language)
     data = subset_rows(data, max_examples)  # the same subset for every language of equal size
     ids = [str(i) for i in data["id"]]

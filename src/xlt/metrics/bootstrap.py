@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from xlt.metrics.qa import qa_f1_em
+from xlt.metrics.retrieval import MAP_K, average_precision_at_k
 from xlt.metrics.tagging import iob2_spans
 
 
@@ -117,3 +118,18 @@ def answer_f1(pred: list[Any], gold: list[Any]) -> np.ndarray:
 def answer_em(pred: list[Any], gold: list[Any]) -> np.ndarray:
     """Per question: [1 if it matches one of its gold answers after normalisation else 0, 1]."""
     return _answer_scores(pred, gold, "exact_match")
+
+
+def average_precisions(pred: list[Any], gold: list[Any]) -> np.ndarray:
+    """Per query: [its AP@20 (its ranked candidate ids against its relevant ids), 1]."""
+    scores = [average_precision_at_k(p, g, MAP_K) for p, g in zip(pred, gold, strict=True)]
+    return np.stack([np.asarray(scores, dtype=float), np.ones(len(scores))], axis=1).reshape(-1, 2)
+
+
+def mined_pair_counts(pred: list[Any], gold: list[Any]) -> np.ndarray:
+    """Per source sentence: [its mined pair is gold, it has a mined pair, its gold pairs]. A resample of
+    source sentences re-adds these, so the fixed threshold's F1 is recomputed on it (`span_f1`)."""
+    return np.array(
+        [[float(bool(p) and p in g), float(bool(p)), float(len(g))] for p, g in zip(pred, gold, strict=True)],
+        dtype=float,
+    ).reshape(-1, 3)

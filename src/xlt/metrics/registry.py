@@ -23,11 +23,13 @@ from xlt.metrics.bootstrap import (
     Rowwise,
     answer_em,
     answer_f1,
+    average_precisions,
     class_counts,
     entity_counts,
     item_scores,
     label_hits,
     mean_class_f1,
+    mined_pair_counts,
     ratio,
     span_f1,
     token_hits,
@@ -35,6 +37,7 @@ from xlt.metrics.bootstrap import (
 from xlt.metrics.classification import accuracy, macro_f1
 from xlt.metrics.correlation import pearson, rowwise_pearson, rowwise_spearman, spearman
 from xlt.metrics.qa import qa_f1_em
+from xlt.metrics.retrieval import MAP_K, map_at_k, mining_f1
 from xlt.metrics.tagging import entity_f1, token_accuracy
 
 ScalarFunction = Callable[[Any, Any], float]
@@ -79,6 +82,11 @@ def _mean_item_score(predictions: Sequence[float], gold: Sequence[Any]) -> float
     if not predictions:
         raise ValueError("cannot score empty input")
     return float(np.mean(np.asarray(predictions, dtype=float)))
+
+
+def _map_at_20(rankings: Sequence[Sequence[str]], relevant: Sequence[Sequence[str]]) -> float:
+    """Mean over queries of AP@20: each query's ranked candidate ids against its relevant ids."""
+    return map_at_k(rankings, relevant, MAP_K)
 
 
 _CLASSES = frozenset({TaskType.PAIR_CLASSIFICATION, TaskType.SINGLE_CLASSIFICATION})
@@ -163,6 +171,24 @@ _SPECS = (
         range=(0.0, 1.0),
         task_types=frozenset({TaskType.RETRIEVAL}),
         description="accuracy@1 of nearest-neighbour search by cosine, averaged over both directions",
+    ),
+    MetricSpec(
+        "map_at_20",
+        _map_at_20,
+        Decomposed(average_precisions, ratio),
+        higher_is_better=True,
+        range=(0.0, 1.0),
+        task_types=frozenset({TaskType.ANSWER_RETRIEVAL}),
+        description="mean over queries of average precision in the 20 best-ranked candidates (LAReQA)",
+    ),
+    MetricSpec(
+        "mining_f1",
+        mining_f1,
+        Decomposed(mined_pair_counts, span_f1),
+        higher_is_better=True,
+        range=(0.0, 1.0),
+        task_types=frozenset({TaskType.BITEXT_MINING}),
+        description="F1 of the sentence pairs mined above the margin threshold against the gold pairs",
     ),
 )
 METRICS: Mapping[str, MetricSpec] = {spec.name: spec for spec in _SPECS}

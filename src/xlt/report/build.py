@@ -27,6 +27,7 @@ from xlt.report.ranker import ranker_section
 from xlt.report.robustness import robustness_section
 from xlt.report.similarity_robustness import similarity_robustness_section
 from xlt.report.size import size_section
+from xlt.report.xtreme_r import xtreme_r_section
 from xlt.study.results import gains_frame, read_results, scores_frame
 from xlt.study.similarity import SIMILARITY_CSV
 from xlt.tasks import get_task
@@ -118,7 +119,10 @@ def study_ranker(study_dir: Path, data_dir: Path | None, *, model: Model = "ridg
 def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations: int = 10000) -> Report:
     payload = read_results(study_dir)
     gains, scores = gains_frame(payload), scores_frame(payload)
-    if gains.empty and not payload.get("robustness"):
+    out = study_dir / REPORT_DIR
+    # every variant's scores: robust and aligned systems get their own row
+    benchmark = xtreme_r_section(scores, out)
+    if gains.empty and not payload.get("robustness") and not benchmark:
         config = payload["config"]
         if not config.get("intermediates") and not any(
             entry.get("intermediates") for entry in config.get("targets", [])
@@ -128,7 +132,6 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
                 "add intermediates to the study (the report compares each with the baseline), then run it",
             )
         raise ConfigError(f"{study_dir} has no gains yet", "run the study's stages first (`xlt run`)")
-    out = study_dir / REPORT_DIR
     figs = out / "figures"
     confidence = float(payload.get("confidence", 0.95))
     gains, scores = _standard(gains, scores)
@@ -154,8 +157,10 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     )
     if transfer.empty:
         sections.append("No gains: the study has no intermediate tasks.\n")
+        sections += benchmark
     else:
         sections += _gains_section(payload, gains, transfer, figs)
+        sections += benchmark
         similarity_path = study_dir / SIMILARITY_CSV
         sections.append("\n## Does similarity predict the gain?\n")
         if not similarity_path.is_file():

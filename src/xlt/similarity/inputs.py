@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from xlt.core.sampling import subset_rows
-from xlt.data.schema import TaskType
+from xlt.data.schema import POOLED_TYPES, QUERY, TaskType
 from xlt.tasks import TaskSpec
 from xlt.tasks.spec import Split
 
@@ -23,6 +23,8 @@ def example_text(task_type: TaskType, row: dict[str, Any]) -> str:
         return " ".join(row["tokens"])
     if task_type == TaskType.EXTRACTIVE_QA:
         return f"{row['question']} {row['context']}"
+    if task_type in POOLED_TYPES:
+        return str(row["text"])  # a query (see `task_texts`): a question, a source sentence
     return str(row["source"])  # retrieval: the non-English side (the English side for English itself)
 
 
@@ -38,9 +40,12 @@ def split_for(task: TaskSpec, language: str | None) -> tuple[Split, str]:
 def task_texts(
     task: TaskSpec, data_dir: Path, *, language: str | None = None, sample: int = 500, seed: int = 0
 ) -> list[str]:
-    """A fixed random sample (without replacement) of the task's input texts; all of them if fewer."""
+    """A fixed random sample (without replacement) of the task's input texts; all of them if fewer. The
+    inputs of a pooled retrieval task are its queries (a slice's pool mixes languages)."""
     split, lang = split_for(task, language)
     rows = task.load(data_dir, split, lang)
+    if task.type in POOLED_TYPES:
+        rows = rows.select([i for i, role in enumerate(rows["role"]) if role == QUERY])
     return [example_text(task.type, row) for row in subset_rows(rows, sample, seed)]
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from xlt.core.errors import ConfigError
 from xlt.core.hashing import config_hash
-from xlt.data.schema import TaskType
+from xlt.data.schema import ENCODER_ONLY_TYPES, TaskType
 from xlt.models.encoders import encoder_info, weights_hash
 from xlt.models.precision import Precision
 from xlt.robustness.config import RobustnessConfig
@@ -211,7 +211,7 @@ def build_plan(config: StudyConfig) -> StudyPlan:
             target_task = target_tasks[entry.task]
             chosen = config.intermediates_for(entry)
             # lexical scorers and retrieval targets use the encoder as it stands: no target training
-            trains = info.kind == "transformer" and target_task.type != TaskType.RETRIEVAL
+            trains = info.kind == "transformer" and target_task.type not in ENCODER_ONLY_TYPES
             if info.kind == "lexical" and target_task.type != TaskType.PAIR_REGRESSION:
                 raise ConfigError(
                     f"encoder '{encoder}' scores sentence pairs only, not the "

@@ -23,7 +23,7 @@ from rich.progress import Progress
 
 from xlt.core.errors import ConfigError
 from xlt.core.io import atomic_directory, atomic_write_json
-from xlt.evaluation.zero_shot import evaluate_language
+from xlt.evaluation.zero_shot import evaluate_languages
 from xlt.models.modules import load_module, save_module
 from xlt.models.sentence import ALIGNMENT_DIR, SentenceEncoder
 from xlt.runs.store import StageBuild
@@ -285,16 +285,16 @@ def evaluate(work: StageWork) -> None:
         label = f"  eval {stage.chain} s{stage.seed}"
         bar = progress.add_task(label, total=len(stage.languages)) if progress is not None else None
         predictions: dict[str, Any] = {}
-        for language in stage.languages:
-            result = evaluate_language(
-                task,
-                work.data_dir,
-                language,
-                kind=work.predictor(),
-                encoder=work.encoder,
-                max_examples=stage.max_examples,
-                precision=stage.precision,
-            )
+        results = evaluate_languages(
+            task,
+            work.data_dir,
+            stage.languages,
+            kind=work.predictor(),
+            encoder=work.encoder,
+            max_examples=stage.max_examples,
+            precision=stage.precision,
+        )
+        for language, result in zip(stage.languages, results, strict=True):
             log.info("%s %s = %.4f (n=%d)", language, task.metric, result.score, result.n)
             predictions[language] = {
                 "ids": result.ids,

@@ -33,6 +33,9 @@ REQUIRED_COLUMNS: Mapping[TaskType, tuple[str, ...]] = {
     TaskType.TOKEN_TAGGING: ("tokens", "tags"),
     TaskType.EXTRACTIVE_QA: ("context", "question", "answer_text", "answer_start"),
     TaskType.RETRIEVAL: ("source", "target"),
+    # read by named readers only (a pool spans several files; see TaskFile._file_problems)
+    TaskType.ANSWER_RETRIEVAL: ("role", "language", "text", "relevant"),
+    TaskType.BITEXT_MINING: ("role", "language", "text", "relevant"),
 }
 OPTIONAL_COLUMNS: Mapping[TaskType, tuple[str, ...]] = {
     task_type: ("id", "question") if task_type == TaskType.MULTIPLE_CHOICE else ("id",)

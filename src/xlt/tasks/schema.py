@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from xlt.core.errors import did_you_mean
 from xlt.data.readers.registry import READERS, reader_problem
-from xlt.data.schema import TaskType
+from xlt.data.schema import ENCODER_ONLY_TYPES, POOLED_TYPES, TaskType
 from xlt.metrics import get_metric, metrics_for
 from xlt.tasks.columns import (
     FORMAT_BY_SUFFIX,
@@ -55,6 +55,8 @@ TAXONOMY_BY_TYPE: Mapping[TaskType, tuple[InputFormat, LabelType]] = {
     TaskType.TOKEN_TAGGING: ("token", "tags"),
     TaskType.EXTRACTIVE_QA: ("span", "spans"),
     TaskType.RETRIEVAL: ("pair", "classes"),
+    TaskType.ANSWER_RETRIEVAL: ("pair", "classes"),
+    TaskType.BITEXT_MINING: ("pair", "classes"),
 }
 LABELLED_TYPES = frozenset(
     {TaskType.PAIR_CLASSIFICATION, TaskType.SINGLE_CLASSIFICATION, TaskType.TOKEN_TAGGING}
@@ -270,13 +272,15 @@ class TaskFile(BaseModel):
             for language, entries in languages.items():
                 if not entries:
                     problems.append(f"files.{split}.{language}: no files")
-        trains = self.type != TaskType.RETRIEVAL
+        trains = self.type not in ENCODER_ONLY_TYPES
         needed: set[Split] = set()
         if "target" in self.roles:
             needed |= {"train", "dev", "test"} if trains else {"test"}
         if "intermediate" in self.roles:
             if not trains:
-                problems.append("roles: a retrieval task has nothing to train, so it can only be a target")
+                problems.append(
+                    f"roles: a {self.type.value} task has nothing to train, so it can only be a target"
+                )
             needed |= {"train", "dev"}
         for split in SPLITS:
             if split in needed and split not in self.files:
@@ -331,10 +335,12 @@ class TaskFile(BaseModel):
         elif reader.name in READERS:
             if any(value is not None for value in (entry.format, entry.has_header, entry.columns)):
                 problems.append(f"a file read by '{reader.name}' takes no format, has_header or columns")
-            wanted = READERS[reader.name].files - 1
-            if len(entry.partners) != wanted:
+            files = READERS[reader.name].files
+            if files is None and not entry.partners:
+                problems.append(f"reader '{reader.name}' reads a file with its partner files, given none")
+            elif files is not None and len(entry.partners) != files - 1:
                 problems.append(
-                    f"reader '{reader.name}' reads a file with {wanted} partner file(s), "
+                    f"reader '{reader.name}' reads a file with {files - 1} partner file(s), "
                     f"given {len(entry.partners)}"
                 )
         protocol = self.file_split(entry)
@@ -367,6 +373,13 @@ class TaskFile(BaseModel):
             if self.file_reader(entry) is not None:
                 continue
             where = f"files.{split}.{language} ({entry.path})"
+            if self.type in POOLED_TYPES:
+                problems.append(
+                    f"{where}: a {self.type.value} task searches a pool that spans its files, so it is read "
+                    "by a named reader (xquad-r for XQuAD-R's layout, bucc-mining for BUCC's), not by "
+                    "format and columns"
+                )
+                continue
             fmt = self.file_format(entry)
             if fmt is None:
                 problems.append(

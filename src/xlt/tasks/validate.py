@@ -12,8 +12,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datasets import Dataset
+
 from xlt.core.errors import DataError, XltError
 from xlt.data.files import DataFile
+from xlt.data.schema import POOLED_TYPES, QUERY, TaskType
 from xlt.tasks.columns import Row
 from xlt.tasks.custom import CustomTask, is_task_file, load_task_file
 from xlt.tasks.iso639 import language_problem
@@ -45,6 +48,15 @@ class ValidationReport:
             f"task {self.task}: {_count(len(splits), 'split')}, {_count(len(languages), 'language')}, "
             f"{_count(sum(self.counts.values()), 'example')}: {outcome}"
         )
+
+
+def examples(task_type: TaskType, rows: list[Row] | Dataset) -> int:
+    """The examples of a slice: its rows, but only the queries of a pooled retrieval slice (its candidate
+    pool is what they are searched in, the same for every language of LAReQA)."""
+    if task_type not in POOLED_TYPES:
+        return len(rows)
+    roles = rows["role"] if isinstance(rows, Dataset) else [row["role"] for row in rows]
+    return sum(role == QUERY for role in roles)
 
 
 def _count(n: int, noun: str) -> str:
@@ -101,7 +113,7 @@ def _validate_file(task: CustomTask, data_dir: Path | None) -> ValidationReport:
                         unreadable.add(key)
                 unread = unread or key in unreadable
                 slice_rows += task.cut(entry, read[key], split)
-            report.counts[split, language] = len(slice_rows)
+            report.counts[split, language] = examples(task.config.type, slice_rows)
             rows[split, language] = slice_rows
             if not slice_rows and len(report.problems) == found and not unread:  # no item of this split
                 line = task.entry_line(split, language)
@@ -177,7 +189,7 @@ def _validate_builtin(spec: TaskSpec, data_dir: Path) -> ValidationReport:
             if problem is not None:
                 report.problems.append(Problem(None, None, f"{spec.name} {split} {language}: {problem}"))
             try:
-                report.counts[split, language] = len(spec.load(data_dir, split, language))
+                report.counts[split, language] = examples(spec.type, spec.load(data_dir, split, language))
             except XltError as exc:
                 report.counts[split, language] = 0
                 report.problems.append(Problem(None, None, f"{split} {language}: {exc.one_line()}"))

@@ -1,7 +1,8 @@
 """The upstream-format readers by the names task files use (`reader: xnli-tsv`).
 
 A reader reads one file, or one file with the partner files it needs (a Tatoeba pair's English side, a
-TweetEval text file's labels file, the dev ids MRPC's train leaves out). Its options are the reader
+TweetEval text file's labels file, the dev ids MRPC's train leaves out, the pool files XQuAD-R's questions
+are searched in, as many as the task lists). Its options are the reader
 function's parameters after the files, so a task file can pass exactly what the function takes and a
 misspelt option is caught when the task loads, not when a stage reads the data.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from xlt.core.errors import did_you_mean
+from xlt.data.readers.bucc import read_bucc
 from xlt.data.readers.conll import read_conll2003, read_conllu_upos, read_masakhaner, read_panx
 from xlt.data.readers.copa import read_copa_jsonl
 from xlt.data.readers.glue import read_cola, read_mrpc, read_mrpc_train, read_rte, read_sst2
@@ -25,6 +27,7 @@ from xlt.data.readers.squad import read_squad_json
 from xlt.data.readers.sts import read_stsb_multi, read_stsbenchmark
 from xlt.data.readers.tatoeba import read_tatoeba
 from xlt.data.readers.tweet import read_tweet_classification
+from xlt.data.readers.xquad_r import read_xquad_r
 from xlt.data.readers.xtreme_pairs import read_pawsx_tsv, read_xnli_tsv
 
 Rows = list[dict[str, Any]]
@@ -32,21 +35,28 @@ Rows = list[dict[str, Any]]
 
 @dataclass(frozen=True)
 class NamedReader:
-    """A reader function and how many paths one call takes (the file first, then its partners)."""
+    """A reader function and how many paths one call takes (the file first, then its partners); None: the
+    file and any number of partners (a function `read(path, *partners, option=...)`)."""
 
     read: Callable[..., Rows]
-    files: int = 1
+    files: int | None = 1
+
+    @cached_property
+    def _parameters(self) -> list[inspect.Parameter]:
+        """The function's parameters after its paths: its options."""
+        parameters = list(inspect.signature(self.read).parameters.values())
+        if self.files is None:
+            return [p for p in parameters if p.kind == inspect.Parameter.KEYWORD_ONLY]
+        return parameters[self.files :]
 
     @cached_property
     def options(self) -> dict[str, bool]:
-        """Option name -> whether it must be given: the function's parameters after its paths."""
-        parameters = list(inspect.signature(self.read).parameters.values())[self.files :]
-        return {p.name: p.default is inspect.Parameter.empty for p in parameters}
+        """Option name -> whether it must be given."""
+        return {p.name: p.default is inspect.Parameter.empty for p in self._parameters}
 
     @cached_property
     def _defaults(self) -> dict[str, Any]:
-        parameters = list(inspect.signature(self.read).parameters.values())[self.files :]
-        return {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+        return {p.name: p.default for p in self._parameters if p.default is not inspect.Parameter.empty}
 
     def problems(self, name: str, options: Mapping[str, Any]) -> list[str]:
         """What is wrong with the options a task file gives this reader."""
@@ -92,6 +102,8 @@ READERS: Mapping[str, NamedReader] = {
     "xnli-tsv": NamedReader(read_xnli_tsv),
     "pawsx-tsv": NamedReader(read_pawsx_tsv),
     "tatoeba-pair": NamedReader(read_tatoeba, files=2),
+    "xquad-r": NamedReader(read_xquad_r, files=None),
+    "bucc-mining": NamedReader(read_bucc, files=3),
 }
 
 
