@@ -400,3 +400,15 @@ def test_debug_shows_the_error_itself(tmp_path: Path, data_dir: Path, tiny_encod
     finally:
         sys.argv = argv
         options.debug = False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["plan"], "No such command 'plan'"), (["run", "--sett", "x"], "No such option: --sett")],
+)
+def test_usage_errors_are_usage_errors_not_internal_ones(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    # Typer ships its own copy of click; its usage errors must not read as a bug in xlt
+    code, _, err = xlt(capsys, *args)
+    assert code == 2 and message in err and "internal error" not in err

@@ -11,6 +11,7 @@ import os
 import sys
 
 import click
+import typer
 from rich.text import Text
 
 # importing a command module registers its commands, in this order in `xlt --help`
@@ -22,6 +23,12 @@ from xlt.cli.app import app, err_console, options
 from xlt.core.errors import XltError
 
 __all__ = ["app", "main"]
+
+# Typer 0.2x ships its own copy of click: its usage errors and aborts are not click's classes
+CLICK_ERRORS: tuple[type[Exception], ...] = tuple(
+    {click.ClickException, *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")}
+)
+ABORTS: tuple[type[BaseException], ...] = tuple({click.exceptions.Abort, typer.Abort})
 
 INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
 
@@ -51,11 +58,11 @@ def main() -> None:
         sys.exit(2)
     except KeyboardInterrupt:
         _interrupted()
-    except click.exceptions.Abort:
+    except ABORTS:
         _interrupted()
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except CLICK_ERRORS as exc:
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
     except OSError as exc:
         # a full disk or an unwritable directory, met while writing: nothing half-written is kept
         if options.debug:
