@@ -64,13 +64,26 @@ XTREME_R_TASKS: tuple[BenchmarkTask, ...] = (
         "PAN-X (WikiANN NER)",
         STRUCTURED,
         "entity F1",
-        "the Rahimi et al. test splits XTREME-R uses; only their XTREME-R languages are averaged",
+        "the Rahimi et al. splits XTREME-R uses, trained on its English train split (20k sentences); Thai "
+        "is absent and only XTREME-R languages are averaged",
     ),
     BenchmarkTask("xquad", "XQuAD", QA, "F1", "trained on TyDiQA-GoldP English, not SQuAD v1.1"),
     BenchmarkTask(
-        "mlqa", "MLQA", QA, "F1", "MLQA dev (same-language pairs): its test files are not available"
+        "mlqa",
+        "MLQA",
+        QA,
+        "F1",
+        "MLQA dev (same-language pairs), as its test files are not available; trained on TyDiQA-GoldP "
+        "English, not SQuAD v1.1",
     ),
-    BenchmarkTask("tydiqa", "TyDiQA-GoldP", QA, "F1", "GoldP dev with its answers, as XTREME-R evaluates it"),
+    BenchmarkTask(
+        "tydiqa",
+        "TyDiQA-GoldP",
+        QA,
+        "F1",
+        "GoldP dev with its answers, as XTREME-R evaluates it; trained on 90% of the TyDiQA-GoldP English "
+        "train file (10% held out as dev), not SQuAD v1.1",
+    ),
     BenchmarkTask(
         "tatoeba",
         "Tatoeba",
