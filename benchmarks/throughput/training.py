@@ -158,10 +158,37 @@ def run_xlt_training(
     return counter.window(settings.warmup_steps), report.seconds
 
 
+def with_lengths(train: Dataset, tokenizer: Any, prefix: str, max_length: int) -> Dataset:
+    """The pairs with a `length` column (tokens of both sides), what `group_by_length` sorts by."""
+
+    def lengths(batch: dict[str, list[Any]]) -> dict[str, list[int]]:
+        sides = [
+            tokenizer([prefix + t for t in batch[column]], truncation=True, max_length=max_length)
+            for column in ("sentence1", "sentence2")
+        ]
+        return {"length": [len(a) + len(b) for a, b in zip(*(s["input_ids"] for s in sides), strict=True)]}
+
+    return train.map(lengths, batched=True)
+
+
+def _length_grouping(on: bool) -> dict[str, Any]:
+    """The TrainingArguments that group batches by length: `train_sampling_strategy` in transformers 5,
+    `group_by_length` before."""
+    import inspect
+
+    from transformers import TrainingArguments
+
+    if "train_sampling_strategy" in inspect.signature(TrainingArguments.__init__).parameters:
+        return {"train_sampling_strategy": "group_by_length" if on else "random"}
+    return {"group_by_length": on}
+
+
 def run_hf_training(
-    base_model: Any, tokenizer: Any, train: Dataset, settings: Settings, prefix: str
+    base_model: Any, tokenizer: Any, train: Dataset, settings: Settings, prefix: str, *, fair: bool
 ) -> Window:
-    """One transformers.Trainer run on the same pairs and hyper-parameters."""
+    """One transformers.Trainer run on the same pairs and hyper-parameters. `fair`: configured for speed as
+    a practitioner would on this data, batches grouped by length (`group_by_length`, as xlt buckets them);
+    else random batches (the Trainer's default)."""
     from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
     transformer = copy.deepcopy(base_model)
@@ -196,11 +223,14 @@ def run_hf_training(
             logging_strategy="no",
             eval_strategy="no",
             disable_tqdm=True,
+            length_column_name="length",
+            **_length_grouping(fair),
         )
+        pairs = train.select(range(min(settings.train_pairs, len(train))))
         trainer = Trainer(
             model=model,
             args=args,
-            train_dataset=train.select(range(min(settings.train_pairs, len(train)))),
+            train_dataset=with_lengths(pairs, tokenizer, prefix, settings.max_length) if fair else pairs,
             data_collator=PairCollator(tokenizer, prefix, settings.max_length),
             callbacks=[MarkSteps()],
         )
@@ -225,20 +255,30 @@ def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResu
     dev = task.load(data_dir, "dev", "en")
     path = str(prepare(ENCODER))
     base = SentenceEncoder(ENCODER)
-    hf_kwargs: dict[str, Any] = {"attn_implementation": "eager"} if settings.match_attention else {}
-    hf_model = AutoModel.from_pretrained(path, add_pooling_layer=False, **hf_kwargs)
+    # the fair Trainer uses xlt's attention implementation; the plain one transformers' default (SDPA),
+    # or the same with --match-attention
+    same = {"attn_implementation": attention_of(base.transformer)}
+    hf_model = AutoModel.from_pretrained(path, add_pooling_layer=False, **same)
+    plain_kwargs: dict[str, Any] = same if settings.match_attention else {}
+    hf_plain_model = AutoModel.from_pretrained(path, add_pooling_layer=False, **plain_kwargs)
     tokenizer = AutoTokenizer.from_pretrained(path)
     n_params = non_embedding_parameters(base.transformer)
 
     results = {
         "xlt_default": TrainResult("xlt", "xlt fit", "0.1 (model)", attention_of(base.transformer)),
         "xlt_nodrop": TrainResult("xlt", "xlt fit", "0 (eval mode)", attention_of(base.transformer)),
-        "hf": TrainResult("hf", "HF Trainer", "0.1 (model)", attention_of(hf_model)),
+        "hf": TrainResult("hf", "HF Trainer, group_by_length", "0.1 (model)", attention_of(hf_model)),
+        "hf_plain": TrainResult(
+            "hf_plain", "HF Trainer, random batches", "0.1 (model)", attention_of(hf_plain_model)
+        ),
     }
     for repeat in range(settings.repeats):
-        for key in ("xlt_default", "xlt_nodrop", "hf"):
-            if key == "hf":
-                window = run_hf_training(hf_model, tokenizer, train, settings, base.info.prefix)
+        for key in ("xlt_default", "xlt_nodrop", "hf", "hf_plain"):
+            if key in ("hf", "hf_plain"):
+                model = hf_model if key == "hf" else hf_plain_model
+                window = run_hf_training(
+                    model, tokenizer, train, settings, base.info.prefix, fair=key == "hf"
+                )
                 extra = ""
             else:
                 window, reported = run_xlt_training(
