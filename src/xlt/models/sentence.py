@@ -6,6 +6,7 @@ Only the encoder is carried between stages; heads live with the trainer of their
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,8 @@ class SentenceEncoder(nn.Module):
         self.max_length = min(max_length or self.info.max_length, self.tokenizer.model_max_length)
         self.device_ = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.post_pooling: EmbeddingModule | None = None
+        # inference copies of the transformer (see `_bf16_transformer`): a plain dict, so never a submodule
+        self._inference_copies: dict[str, tuple[tuple[tuple[int, int], ...], nn.Module]] = {}
         self.to(self.device_)
 
     @property
@@ -167,10 +170,44 @@ class SentenceEncoder(nn.Module):
 
     def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         threads.tick()  # every task kind's forward passes here: the thread count follows the machine
+        inference = self._bf16_transformer()
+        if inference is not None:
+            with torch.autocast(self.device_.type, enabled=False):
+                states: torch.Tensor = inference(
+                    input_ids=input_ids, attention_mask=attention_mask
+                ).last_hidden_state
+            return states
         hidden: torch.Tensor = self.transformer(
             input_ids=input_ids, attention_mask=attention_mask
         ).last_hidden_state
         return hidden
+
+    def _bf16_transformer(self) -> nn.Module | None:
+        """A bf16 copy of the transformer, for forward passes without gradients under bf16 autocast; None
+        otherwise. Autocast casts every weight to bf16 at every matmul; the copy holds them in bf16 once
+        (about 1.3x faster embedding here, cosine to fp32 above 0.9999). It follows the weights: when any
+        parameter changed in place since the copy was made (training, `load_state`), it is refreshed."""
+        device = self.device_.type
+        if torch.is_grad_enabled() or self.transformer.training:
+            return None
+        if not torch.is_autocast_enabled(device) or torch.get_autocast_dtype(device) != torch.bfloat16:
+            return None
+        params = list(self.transformer.parameters())
+        fingerprint = tuple((id(p), p._version) for p in params)
+        cached = self._inference_copies.get("bf16")
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        with torch.inference_mode(False), torch.no_grad():
+            same_tensors = cached is not None and [i for i, _ in cached[0]] == [i for i, _ in fingerprint]
+            if cached is None or not same_tensors:  # first use, or parameters replaced (moved, reloaded)
+                module = copy.deepcopy(self.transformer).to(torch.bfloat16).eval()
+                module.requires_grad_(False)
+            else:  # the same tensors, updated in place: refresh the copy without reallocating it
+                module = cached[1]
+                for target, source in zip(module.parameters(), params, strict=True):
+                    target.copy_(source)
+        self._inference_copies["bf16"] = (fingerprint, module)
+        return module
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, language: str | None = None
