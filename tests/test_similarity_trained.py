@@ -163,3 +163,53 @@ def test_report_of_a_study(trained_study: Path, data_dir: Path) -> None:
         set(languages.script) >= {"LATIN"}
         and languages.loc[languages.language == "eng", "distance"].iloc[0] == 0
     )
+
+
+def test_findings_page_of_a_study(trained_study: Path, data_dir: Path, tmp_path: Path) -> None:
+    from xlt.study.records import record_study
+    from xlt.study.results import write_results
+
+    config = load_study(trained_study)
+    root = trained_study.parent / "runs" / "sim"
+    record_study(root, config, __import__("rich.console").console.Console())
+    write_results(build_plan(config), RunStore(root))
+    runner = CliRunner()
+    done = runner.invoke(
+        app, ["similarity", str(root), "--estimators", "taxonomy,random,semb", "--sample", "16",
+              "--data-dir", str(data_dir), "--ranker", "none"],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    page_path = tmp_path / "FINDINGS.md"
+    result = runner.invoke(
+        app, ["findings", str(root), "--output", str(page_path), "--data-dir", str(data_dir),
+              "--permutations", "200", "--examples", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    page = page_path.read_text()
+    for heading in (
+        "## Studies",
+        "## Does intermediate training change zero-shot transfer?",
+        "## Does task similarity predict the gain? (Spearman)",
+        "## Does choosing the intermediate by similarity beat a random choice?",
+        "## Does STS help African and low-resource languages more than other intermediates?",
+        "## How does model size change robustness?",
+    ):
+        assert heading in page, heading
+    # every study names the commands that rebuild it, from its directory (no preset matches here)
+    assert f"`xlt run {root} && xlt similarity {root} && xlt report {root}`" in page
+    # the ranker against random, on held-out targets, with its interval
+    assert "leave-one-target-out" in page and "the ranker" in page
+    # a study without robustness suites or encoders of several sizes says so
+    assert page.split("## How does model size change robustness?")[1].strip().startswith("Not measured")
+    # the 3-step stages of this study did not converge: no gain counts as a finding
+    intermediate = page.split("## Does intermediate training change zero-shot transfer?")[1].split("\n## ")[0]
+    assert "did not converge" in intermediate or "not recorded" in intermediate
+
+
+def test_run_a_study_directory_again(trained_study: Path, data_dir: Path) -> None:
+    root = trained_study.parent / "runs" / "sim"
+    runner = CliRunner()
+    again = runner.invoke(app, ["run", str(root), "--data-dir", str(data_dir), "--no-progress"])
+    assert again.exit_code == 0, again.output
+    refused = runner.invoke(app, ["run", str(root), "--set", "seeds=[2]", "--data-dir", str(data_dir)])
+    assert refused.exit_code != 0 and "cannot change the config recorded" in str(refused.exception or "")

@@ -152,6 +152,46 @@ def _print_similarity(frame: Any) -> None:
         console.print(table)
 
 
+@app.command("findings")
+def findings_command(
+    study_dirs: Annotated[
+        list[Path], typer.Argument(help="study directories (with results and similarity.csv)")
+    ],
+    output: Annotated[Path, typer.Option("--output", help="the page to write")] = Path("FINDINGS.md"),
+    examples: Annotated[
+        Path, typer.Option("--examples", help="preset folder whose files give the reproducing commands")
+    ] = Path("examples"),
+    data_dir: DataDirOption = None,
+    permutations: Annotated[
+        int, typer.Option("--permutations", help="permutations for the correlation p-values")
+    ] = 10000,
+) -> None:
+    """Answer every research question from one or more studies on one page (FINDINGS.md): each study's
+    report is rebuilt, and under each question every study that measured it gives what survives, where it
+    holds and the commands that reproduce it."""
+    from xlt.core.io import atomic_path
+    from xlt.core.settings import resolve_data_dir
+    from xlt.report.build import build_report
+    from xlt.report.findings_page import StudyFindings, findings_page
+    from xlt.study.records import read_study
+
+    try:
+        data: Path | None = resolve_data_dir(data_dir)
+    except ConfigError:
+        data = None
+    studies = []
+    for directory in study_dirs:
+        config = read_study(directory)
+        report = build_report(directory, data, permutations=permutations)
+        err_console.print(f"report of {config.name}: {report.markdown}")
+        studies.append(StudyFindings(directory, config, report))
+    page = findings_page(studies, examples=examples)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(output) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    console.print(f"findings of {len(studies)} stud{'y' if len(studies) == 1 else 'ies'} written to {output}")
+
+
 @app.command("report")
 def report_command(
     study_dir: Annotated[Path, typer.Argument(help="study directory (with results and similarity.csv)")],

@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 @app.command("run")
 def run_command(
-    study: Annotated[Path, typer.Argument(help="study YAML file")],
+    study: Annotated[
+        Path, typer.Argument(help="study YAML file, or a study directory to run its recorded config again")
+    ],
     overrides: Annotated[
         list[str] | None, typer.Option("--set", help="override a setting: key.sub=value")
     ] = None,
@@ -49,7 +51,18 @@ def run_command(
         raise ConfigError(f"unknown executor '{executor}'", f"choose one of: {', '.join(EXECUTORS)}")
     if ray_address is not None and executor != "ray":
         raise ConfigError("--ray-address is given but the executor is local", "add --executor ray")
-    config = load_study(study, overrides)
+    if study.is_dir():
+        from xlt.study.records import read_study
+
+        if overrides:
+            raise ConfigError(
+                f"--set cannot change the config recorded in {study}",
+                "run the study's YAML file with --set instead (a new config is a new study)",
+            )
+        config = read_study(study)
+        output = output or study
+    else:
+        config = load_study(study, overrides)
     _run_study(
         config,
         data_dir,

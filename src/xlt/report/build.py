@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,12 @@ class Report:
     markdown: Path
     html: Path
     analysis: TransferAnalysis | None
+    # what the findings page (`report/findings_page.py`) reads: the research questions with their tests,
+    # the standard-training gains, the learned ranker's evaluation and the size slopes
+    questions: list[Question] = field(default_factory=list)
+    gains: pd.DataFrame = field(default_factory=pd.DataFrame)
+    ranker: RankerEvaluation | None = None
+    size_slopes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def language_table(
@@ -152,6 +158,7 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
         )
     sections: list[str] = []
     analysis: TransferAnalysis | None = None
+    ranking: RankerEvaluation | None = None
     languages = language_table(
         scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)
     )
@@ -190,17 +197,18 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
             )
             sections += similarity_robustness_section(robust_analysis, out)
         sections += size_section(robustness, out, confidence)
+    slopes_path = out / "size_slopes.csv"
+    slopes = pd.read_csv(slopes_path) if not robustness.empty and slopes_path.is_file() else pd.DataFrame()
     sections += _languages_section(languages, out)
 
     smallest = float(payload["config"].get("evaluation", {}).get("smallest_effect", 0.02))
-    findings = findings_section(
-        _questions(gains, analysis, robustness, robust_gains, robust_analysis), smallest
-    )
+    questions = _questions(gains, analysis, robustness, robust_gains, robust_analysis)
+    findings = findings_section(questions, smallest)
     markdown = "\n".join([*head, *findings, *sections])
     md_path, html_path = out / "report.md", out / "report.html"
     write_text(md_path, markdown)
     write_text(html_path, html_page(markdown, out))
-    return Report(md_path, html_path, analysis)
+    return Report(md_path, html_path, analysis, questions, transfer, ranking, slopes)
 
 
 def _questions(

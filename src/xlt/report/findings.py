@@ -43,13 +43,13 @@ def findings_section(questions: list[Question], smallest_effect: float) -> list[
         if frame.empty:
             sections.append("Not measured in this study.\n")
             continue
-        sections.append(_answer(question, smallest_effect))
+        sections.append(answer(question, smallest_effect))
     return sections
 
 
-def _answer(question: Question, smallest_effect: float) -> str:
+def answer(question: Question, smallest_effect: float) -> str:
     frame = question.frame
-    counted = frame[_converged(frame)] if question.per_stage else frame
+    counted = frame[converged(frame)] if question.per_stage else frame
     excluded = len(frame) - len(counted)
     note = ""
     if excluded and "convergence" not in frame:
@@ -57,7 +57,7 @@ def _answer(question: Question, smallest_effect: float) -> str:
             " Convergence is not recorded in these results (`xlt results --refresh` adds it): none counted."
         )
     elif excluded:
-        verdicts = frame.loc[~_converged(frame), "convergence"].value_counts().to_dict()
+        verdicts = frame.loc[~converged(frame), "convergence"].value_counts().to_dict()
         detail = ", ".join(f"{n} {v}" for v, n in verdicts.items())
         note = f" {excluded} test(s) rest on stages that did not converge ({detail}) and are not counted."
     survivors = counted[counted.q < ALPHA].sort_values("q")
@@ -86,7 +86,7 @@ def _answer(question: Question, smallest_effect: float) -> str:
     )
 
 
-def _converged(frame: pd.DataFrame) -> pd.Series:
+def converged(frame: pd.DataFrame) -> pd.Series:
     """Rows whose every trained stage converged (early stopping ended it; `untrained` stages, e.g. a
     lexical scorer, have nothing to converge); none where convergence was not recorded."""
     if "convergence" not in frame:

@@ -1,0 +1,249 @@
+"""The findings page: every research question answered from one or more finished studies, on one page.
+
+`xlt findings DIR [DIR ...]` rebuilds each study's report (`build_report`) and writes one section per
+question. Under each question every study that measured it gives its answer: the tests that survive the
+multiple-comparison control on converged stages (as the report's own Findings), or why nothing does
+(underpowered, or no effect larger than the MDE), the languages an effect holds for, and the commands that
+reproduce it. Nothing on the page is written by hand: rerunning the commands rewrites it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from xlt.analysis.ranker import headline
+from xlt.core.errors import XltError
+from xlt.report.build import Report
+from xlt.report.findings import ALPHA, Question, answer, converged
+from xlt.report.markdown import md_table
+from xlt.study.config import StudyConfig, load_study
+from xlt.tasks import get_task
+
+STS_FAMILY = "similarity"
+FOCUS_GROUPS = ("African", "low-resource")
+
+
+@dataclass(frozen=True)
+class StudyFindings:
+    directory: Path
+    config: StudyConfig
+    report: Report
+
+
+def findings_page(
+    studies: Sequence[StudyFindings], *, examples: Path | None = None, confidence: float = 0.95
+) -> str:
+    """The page's markdown. `examples` is the folder of preset files a study may have been run from."""
+    smallest = min((float(s.config.evaluation.smallest_effect) for s in studies), default=0.02)
+    lines = [
+        "# Findings\n",
+        "Written by `xlt findings` from the studies below; every number comes from their results, and the "
+        "commands under each study rebuild it. A test counts when it survives q < "
+        f"{ALPHA} (Benjamini-Hochberg within its family) and, for effects of trained stages, every stage "
+        "it rests on converged; `p_holm` is Holm's family-wise adjustment; MDE is the smallest effect the "
+        f"design detects with 80% power. The smallest effect of interest is {smallest:g}.\n",
+        "## Studies\n",
+        md_table(_study_table(studies)),
+        "",
+    ]
+    for study in studies:
+        lines.append(f"- `{study.config.name}`: {_commands(study, examples)}")
+    questions: list[tuple[str, list[str]]] = []
+    by_title: dict[str, list[tuple[StudyFindings, Question]]] = {}
+    for study in studies:
+        for question in study.report.questions:
+            by_title.setdefault(question.title, []).append((study, question))
+    for title, entries in by_title.items():
+        body = []
+        for study, question in entries:
+            if question.frame.empty:
+                continue
+            body.append(f"**{study.config.name}**: " + answer(question, smallest).strip())
+            holds = _holds_for(question)
+            if holds:
+                body.append(holds)
+        questions.append((title, body))
+    questions.insert(
+        2, ("Does choosing the intermediate by similarity beat a random choice?", _selection(studies))
+    )
+    questions.insert(3, (
+        "Does STS help African and low-resource languages more than other intermediates?",
+        _sts_contrast(studies, confidence),
+    ))  # fmt: skip
+    questions.append(("What does cross-lingual alignment buy?", _alignment(studies)))
+    questions.append(("How does model size change robustness?", _size(studies)))
+    for title, body in questions:
+        lines.append(f"\n## {title}\n")
+        if body:
+            lines.extend(f"{entry}\n" for entry in body)
+        else:
+            lines.append("Not measured by these studies.\n")
+    return "\n".join(lines) + "\n"
+
+
+def _study_table(studies: Sequence[StudyFindings]) -> pd.DataFrame:
+    rows = []
+    for study in studies:
+        gains = study.report.gains
+        counted = int(converged(gains).sum()) if not gains.empty else 0
+        rows.append(
+            {
+                "study": study.config.name,
+                "directory": str(study.directory),
+                "config": study.config.hash()[:12],
+                "encoders": ", ".join(study.config.encoders),
+                "seeds": len(study.config.seeds),
+                "gain tests": len(gains),
+                "on converged stages": counted,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _commands(study: StudyFindings, examples: Path | None) -> str:
+    """How to rerun the study: from its preset when one has the same config, else from its directory."""
+    preset = _matching_preset(study.config, examples)
+    source = str(preset) if preset is not None else str(study.directory)
+    where = study.directory
+    run = f"xlt run {source}" + (f" --output {where}" if preset is not None else "")
+    return f"`{run} && xlt similarity {where} && xlt report {where}`"
+
+
+def _matching_preset(config: StudyConfig, examples: Path | None) -> Path | None:
+    if examples is None or not examples.is_dir():
+        return None
+    for path in sorted(examples.glob("*.yaml")):
+        try:
+            if load_study(path).hash() == config.hash():
+                return path
+        except Exception:
+            continue
+    return None
+
+
+def _holds_for(question: Question) -> str:
+    """For per-language effects that survive: the languages each holds for, by sign."""
+    frame = question.frame
+    if not question.per_stage or "members" not in frame or frame.empty:
+        return ""
+    survivors = frame[converged(frame) & (frame.q < ALPHA) & (frame.members == frame.language)]
+    if survivors.empty:
+        return ""
+    keys = [c for c in ("target", "variant", "intermediate", "suite") if c in survivors]
+    parts = []
+    for key, block in survivors.groupby(keys, sort=True):
+        name = " / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+        up = sorted(block[block[question.effect] > 0].language.astype(str))
+        down = sorted(block[block[question.effect] < 0].language.astype(str))
+        parts.append(f"{name}: " + "; ".join(
+            f"{sign} in {', '.join(langs)}" for sign, langs in (("higher", up), ("lower", down)) if langs
+        ))  # fmt: skip
+    return "Holds for: " + " | ".join(parts) + "."
+
+
+def _selection(studies: Sequence[StudyFindings]) -> list[str]:
+    """The learned ranker and every estimator against random choice, on held-out targets and languages."""
+    body = []
+    for study in studies:
+        ranking = study.report.ranker
+        if ranking is None or ranking.empty:
+            continue
+        table = headline(ranking)
+        random = table[table.predictor == "random"]
+        verdicts = []
+        for row in random.itertuples():
+            lead = f"{row.minus_ranker:+.4f} [{row.diff_ci_low:+.4f}, {row.diff_ci_high:+.4f}]"
+            beats = "beats" if float(row.diff_ci_low) > 0 else "does not beat"  # type: ignore[arg-type]
+            verdicts.append(f"{row.scheme} ({row.encoder}): the ranker {beats} random (its lead {lead})")
+        body.append(
+            f"**{study.config.name}**: top-1 shortfall (best gain minus the chosen one, lower is better); "
+            + "; ".join(verdicts)
+            + ".\n\n"
+            + md_table(table[["encoder", "scheme", "predictor", "mean", "ci_low", "ci_high", "cases"]])
+        )
+    return body
+
+
+def _sts_contrast(studies: Sequence[StudyFindings], confidence: float) -> list[str]:
+    """Mean gain of the STS intermediates minus that of the others, per target and focus group."""
+    body = []
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    for study in studies:
+        gains = study.report.gains
+        if gains.empty:
+            continue
+        family = {name: _family(name) for name in gains.intermediate.unique()}
+        rows = []
+        for (target, group), block in gains[gains.language.isin(FOCUS_GROUPS)].groupby(
+            ["target", "language"]
+        ):
+            sts = block[block.intermediate.map(family) == STS_FAMILY]
+            other = block[block.intermediate.map(family) != STS_FAMILY]
+            if sts.empty or other.empty:
+                continue
+            difference = float(sts.gain.mean() - other.gain.mean())
+            se = float(np.sqrt((sts.se**2).sum() / len(sts) ** 2 + (other.se**2).sum() / len(other) ** 2))
+            p = float(2 * stats.norm.sf(abs(difference) / se)) if se > 0 else float("nan")
+            rows.append(
+                {
+                    "target": target,
+                    "group": group,
+                    "sts": ", ".join(sorted(sts.intermediate)),
+                    "others": len(other),
+                    "sts_minus_others": difference,
+                    "ci_low": difference - z * se,
+                    "ci_high": difference + z * se,
+                    "p": p,
+                    "converged": bool(converged(block).all()),
+                }
+            )
+        if rows:
+            body.append(
+                f"**{study.config.name}**: mean gain of the STS intermediates minus the mean of the others, "
+                "per target and group; the interval treats the gains' standard errors as independent, which "
+                "overstates it (their shared baseline cancels in the difference).\n\n"
+                + md_table(pd.DataFrame(rows))
+            )
+    return body
+
+
+def _family(task: str) -> str:
+    try:
+        return get_task(task).taxonomy.family
+    except XltError:  # a user's task file, named by its path in the study: no family known here
+        return "unknown"
+
+
+def _alignment(studies: Sequence[StudyFindings]) -> list[str]:
+    """Gains of intermediates within aligned variants; aligned-vs-unaligned scores are in the report."""
+    body = []
+    for study in studies:
+        aligned = [a for a in study.config.alignments if a != "none"]
+        if aligned:
+            body.append(
+                f"**{study.config.name}** aligns with {', '.join(aligned)}: per-language scores of each "
+                f"variant are in `{study.directory}/results.csv` (column `variant`); this page does not yet "
+                "test aligned against unaligned scores."
+            )
+    return body
+
+
+def _size(studies: Sequence[StudyFindings]) -> list[str]:
+    body = []
+    for study in studies:
+        slopes = study.report.size_slopes
+        if slopes.empty:
+            continue
+        significant = slopes[slopes.p < ALPHA]
+        body.append(
+            f"**{study.config.name}**: {len(significant)} of {len(slopes)} slopes (score or drop per tenfold "
+            f"more parameters) have p < {ALPHA} (not adjusted for multiplicity); every slope is in "
+            f"`{study.directory}/report/size_slopes.csv`.\n\n" + md_table(slopes.sort_values("p").head(10))
+        )
+    return body
