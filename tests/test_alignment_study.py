@@ -67,10 +67,19 @@ def test_alignment_factor(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
     np.testing.assert_array_equal(legacy.encode(texts, language="de"), encoder.encode(texts, language="de"))
     # the language of the texts, an argument and not encoder state, selects the projection
     assert not np.allclose(encoder.encode(texts, language="de"), encoder.encode(texts))
-    scores = write_results(plan, store)["scores"]
-    assert {(r["variant"], r["language"]) for r in scores} == {
+    payload = write_results(plan, store)
+    assert {(r["variant"], r["language"]) for r in payload["scores"]} == {
         (v, lang) for v in ("standard", "procrustes") for lang in ("en", "de")
     }
+    # what the alignment buys: aligned - unaligned on the same stage's items, with its interval
+    gains = {r["language"]: r for r in payload["alignment_gains"]}
+    assert set(gains) >= {"en", "de", "macro-avg"}
+    assert gains["en"]["gain"] == 0.0 and gains["en"]["unaligned"] == gains["en"]["aligned"]
+    by_score = {(r["variant"], r["language"]): r["score"] for r in payload["scores"]}
+    assert gains["de"]["gain"] == pytest.approx(by_score[("procrustes", "de")] - by_score[("standard", "de")])
+    assert gains["de"]["ci_low"] <= gains["de"]["gain"] <= gains["de"]["ci_high"]
+    assert gains["de"]["family"] == "alignment gains per language" and "q" in gains["de"]
+    assert (store.root / "alignment_gains.csv").is_file()
 
 
 def test_lir_is_an_alignment_of_a_study(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path) -> None:

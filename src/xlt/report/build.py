@@ -202,7 +202,8 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     sections += _languages_section(languages, out)
 
     smallest = float(payload["config"].get("evaluation", {}).get("smallest_effect", 0.02))
-    questions = _questions(gains, analysis, robustness, robust_gains, robust_analysis)
+    alignment_gains = pd.DataFrame(payload.get("alignment_gains") or [])
+    questions = _questions(gains, analysis, robustness, robust_gains, robust_analysis, alignment_gains)
     findings = findings_section(questions, smallest)
     markdown = "\n".join([*head, *findings, *sections])
     md_path, html_path = out / "report.md", out / "report.html"
@@ -217,6 +218,7 @@ def _questions(
     robustness: pd.DataFrame,
     robust_gains: pd.DataFrame,
     robust_analysis: RobustTransferAnalysis | None,
+    alignment_gains: pd.DataFrame,
 ) -> list[Question]:
     """The study's research questions, each with its tests (rows with p, q and, but for correlations, MDE)."""
     with_tests = gains[gains.q.notna()] if "q" in gains else gains.iloc[0:0]
@@ -267,6 +269,13 @@ def _questions(
             ["outcome", "estimator"],
             "report/robustness_correlations.csv",
             per_stage=False,
+        ),
+        Question(
+            "What does cross-lingual alignment buy? (aligned - unaligned, same stages)",
+            alignment_gains if "q" in alignment_gains else pd.DataFrame(),
+            "gain",
+            ["target", "variant", "intermediate", "language"],
+            "alignment_gains.csv",
         ),
     ]
 

@@ -76,7 +76,6 @@ def findings_page(
         "Does STS help African and low-resource languages more than other intermediates?",
         _sts_contrast(studies, confidence),
     ))  # fmt: skip
-    questions.append(("What does cross-lingual alignment buy?", _alignment(studies)))
     questions.append(("How does model size change robustness?", _size(studies)))
     for title, body in questions:
         lines.append(f"\n## {title}\n")
@@ -218,20 +217,6 @@ def _family(task: str) -> str:
         return get_task(task).taxonomy.family
     except XltError:  # a user's task file, named by its path in the study: no family known here
         return "unknown"
-
-
-def _alignment(studies: Sequence[StudyFindings]) -> list[str]:
-    """Gains of intermediates within aligned variants; aligned-vs-unaligned scores are in the report."""
-    body = []
-    for study in studies:
-        aligned = [a for a in study.config.alignments if a != "none"]
-        if aligned:
-            body.append(
-                f"**{study.config.name}** aligns with {', '.join(aligned)}: per-language scores of each "
-                f"variant are in `{study.directory}/results.csv` (column `variant`); this page does not yet "
-                "test aligned against unaligned scores."
-            )
-    return body
 
 
 def _size(studies: Sequence[StudyFindings]) -> list[str]:

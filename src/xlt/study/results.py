@@ -58,6 +58,9 @@ GAIN_COLUMNS = [
 # the families of tests whose p-values are adjusted together (Benjamini-Hochberg q, Holm)
 LANGUAGE_FAMILY = "gains per language"
 GROUP_FAMILY = "gains per language group"
+ALIGNMENT_LANGUAGE_FAMILY = "alignment gains per language"
+ALIGNMENT_GROUP_FAMILY = "alignment gains per language group"
+ALIGNMENT_GAINS_CSV = "alignment_gains.csv"
 SCORE_COLUMNS = [
     "encoder",
     "encoder_weights",
@@ -135,13 +138,8 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
     """Per language and per language group (macro-average first): baseline, treated, gain (mean and sd
     over seeds), its interval, p-value and MDE (`xlt.analysis.inference`), and the p-values adjusted
     within their family (every per-language gain of the study; every group gain)."""
-    evaluation = plan.config.evaluation
-    rng = np.random.default_rng(0)
-    groups: dict[tuple[str, str, str, str], dict[int, Stage]] = {}
-    for stage in plan.targets:
-        key = (stage.encoder, stage.task, stage.variant, stage.intermediate)
-        groups.setdefault(key, {})[stage.seed] = stage
-    rows: list[dict[str, Any]] = []
+    groups = _stages_by_seed(plan)
+    comparisons = []
     for (encoder, target, variant, intermediate), by_seed in groups.items():
         if intermediate == "none":
             continue
@@ -149,6 +147,52 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
         shared = [b for b in baseline_stages.values() if seed_independent(b.training, b.parent, b.alignment)]
         if shared:  # an untrained baseline is planned once and serves every seed
             baseline_stages = {s: shared[0] for s in by_seed}
+        head = {"encoder": encoder, "target": target, "variant": variant, "intermediate": intermediate}
+        comparisons.append((head, by_seed, baseline_stages))
+    return _paired_rows(plan, store, comparisons, (LANGUAGE_FAMILY, GROUP_FAMILY))
+
+
+def alignment_gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
+    """Each aligned variant against the same stages unaligned (same robust method, same intermediate), on
+    the same test items and seeds: `unaligned`, `aligned` and `gain` = aligned - unaligned, with the
+    interval, p, MDE and q (families: alignment gains per language / per language group)."""
+    groups = _stages_by_seed(plan)
+    comparisons = []
+    for (encoder, target, variant, intermediate), by_seed in groups.items():
+        first = next(iter(by_seed.values()))
+        if first.alignment == "none":
+            continue
+        unaligned = "+".join(variant.split("+")[:-1]) or "standard"  # the alignment is the last part
+        base = groups.get((encoder, target, unaligned, intermediate))
+        if base is None:
+            continue
+        head = {"encoder": encoder, "target": target, "variant": variant, "intermediate": intermediate}
+        comparisons.append((head, by_seed, base))
+    frame = _paired_rows(plan, store, comparisons, (ALIGNMENT_LANGUAGE_FAMILY, ALIGNMENT_GROUP_FAMILY))
+    return frame.rename(columns={"baseline": "unaligned", "with_intermediate": "aligned"})
+
+
+def _stages_by_seed(plan: StudyPlan) -> dict[tuple[str, str, str, str], dict[int, Stage]]:
+    groups: dict[tuple[str, str, str, str], dict[int, Stage]] = {}
+    for stage in plan.targets:
+        groups.setdefault((stage.encoder, stage.task, stage.variant, stage.intermediate), {})[stage.seed] = (
+            stage
+        )
+    return groups
+
+
+Comparison = tuple[dict[str, Any], dict[int, Stage], dict[int, Stage]]  # head, treated, base (by seed)
+
+
+def _paired_rows(
+    plan: StudyPlan, store: RunStore, comparisons: list[Comparison], families: tuple[str, str]
+) -> pd.DataFrame:
+    """Treated minus base on the same items and seeds, per language and language group (the rows of
+    `gain_rows`), for every comparison whose both sides have finished stages of a seed."""
+    evaluation = plan.config.evaluation
+    rng = np.random.default_rng(0)
+    rows: list[dict[str, Any]] = []
+    for head, by_seed, baseline_stages in comparisons:
         seeds = [
             s
             for s in by_seed
@@ -162,8 +206,7 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
         base = [load_predictions(store, baseline_stages[s]) for s in seeds]
         chains = [by_seed[s] for s in seeds] + [baseline_stages[s] for s in seeds]
         verdict = chain_convergence([convergence(store, x) for t in chains for x in (t.parent, t) if x])
-        head = {"encoder": encoder, "target": target, "variant": variant, "intermediate": intermediate}
-        head |= {"convergence": verdict}
+        head = head | {"convergence": verdict}
         languages = list(by_seed[seeds[0]].languages)
         estimates = {}
         for language in languages:
@@ -181,7 +224,7 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
                 head
                 | {"language": language, "n": len(gold), "seeds": len(seeds)}
                 | _effect(estimate.baseline, estimate.treated, estimate.seeds, evaluation.confidence)
-                | {"family": LANGUAGE_FAMILY, "members": language}
+                | {"family": families[0], "members": language}
             )
         groups_of_target = [LanguageGroup(MACRO, "every evaluated language", tuple(languages))]
         groups_of_target += language_groups(
@@ -206,7 +249,7 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
                     combined,
                     evaluation.confidence,
                 )
-                | {"family": GROUP_FAMILY, "members": " ".join(group.members)}
+                | {"family": families[1], "members": " ".join(group.members)}
             )
     frame = pd.DataFrame(rows, columns=[c for c in GAIN_COLUMNS if c not in ("q", "p_holm")])
     return adjust_families(frame)[GAIN_COLUMNS]
@@ -230,6 +273,7 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
     the files of a study directory are all of one run or all of the one before."""
     scores = score_rows(plan, store)
     gains = gain_rows(plan, store)
+    alignment_gains = alignment_gain_rows(plan, store)
     robustness, robust_gains = robustness_tables(plan, store)
     payload = {
         "study": plan.config.name,
@@ -250,6 +294,7 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         "gains": _records(gains),
         "robustness": _records(robustness),
         "robust_gains": _records(robust_gains),
+        "alignment_gains": _records(alignment_gains),
     }
     writes: dict[str, Callable[[Path], None]] = {
         RESULTS_CSV: _csv(scores),
@@ -257,7 +302,11 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         RESULTS_JSON: functools.partial(atomic_write_json, obj=payload),
         STUDY_RECORD: functools.partial(write_study_record, config=plan.config),
     }
-    for name, frame in ((ROBUSTNESS_CSV, robustness), (ROBUST_GAINS_CSV, robust_gains)):
+    for name, frame in (
+        (ROBUSTNESS_CSV, robustness),
+        (ROBUST_GAINS_CSV, robust_gains),
+        (ALIGNMENT_GAINS_CSV, alignment_gains),
+    ):
         if not frame.empty:
             writes[name] = _csv(frame)
     commit_files(store.root, writes)
