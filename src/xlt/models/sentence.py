@@ -202,10 +202,12 @@ class SentenceEncoder(nn.Module):
             if cached is None or not same_tensors:  # first use, or parameters replaced (moved, reloaded)
                 module = copy.deepcopy(self.transformer).to(torch.bfloat16).eval()
                 module.requires_grad_(False)
-            else:  # the same tensors, updated in place: refresh the copy without reallocating it
+            else:  # the same tensors, some updated in place: refresh those (frozen embeddings stay)
                 module = cached[1]
-                for target, source in zip(module.parameters(), params, strict=True):
-                    target.copy_(source)
+                pairs = zip(module.parameters(), params, cached[0], fingerprint, strict=True)
+                for target, source, before, now in pairs:
+                    if before != now:
+                        target.copy_(source)
         self._inference_copies["bf16"] = (fingerprint, module)
         return module
 
