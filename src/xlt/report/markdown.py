@@ -123,4 +123,11 @@ def html_page(markdown: str, root: Path) -> str:
         "img{max-width:100%}code{background:#f4f4f4}"
     )
     page_head = f"<head><meta charset='utf-8'><title>xlt report</title><style>{style}</style></head>"
-    return f"<!doctype html><html>{page_head}<body>{''.join(body)}</body></html>\n"
+    return f"<!doctype html><html>{page_head}<body>{''.join(body)}{IMAGE_CHECK}</body></html>\n"
+
+
+# once the page has loaded, <body data-images="loaded/total">, which the browser test reads
+IMAGE_CHECK = (
+    "<script>addEventListener('load',()=>{const a=[...document.images];document.body.dataset.images="
+    "a.filter(i=>i.complete&&i.naturalWidth>0).length+'/'+a.length})</script>"
+)
