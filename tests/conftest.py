@@ -7,8 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Tests compare numbers bit for bit (resumed training, the two executors). A thread count that follows the
+# machine's load (xlt.models.threads) changes the order of float sums, so the suite fixes it; the
+# governor itself is tested in test_threads.py.
+os.environ.setdefault("XLT_THREADS", str(torch.get_num_threads()))
 
 
 @pytest.fixture(scope="session")

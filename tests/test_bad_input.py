@@ -366,7 +366,9 @@ def test_damaged_stage_is_pending_and_rebuilt(
 
 
 def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path, data_dir: Path, tiny_encoder_dir: Path) -> None:
-    longer = ("--set", "training.target.max_steps=100000", "--set", "training.target.train_limit=null")
+    # many epochs too: one epoch of the tiny encoder can end before the signal is sent
+    longer = ("--set", "training.target.max_steps=100000", "--set", "training.target.train_limit=null",
+              "--set", "training.target.epochs=1000")  # fmt: skip
     args = run_semrel("--no-progress", *longer)(tmp_path, data_dir, tiny_encoder_dir)
     proc = subprocess.Popen(
         [sys.executable, "-m", "xlt.cli.main", *args],
@@ -377,6 +379,7 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path, data_dir: Path, ti
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and not list(tmp_path.glob("runs/bad/stages/.*.partial/build.json")):
         time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130

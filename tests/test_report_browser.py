@@ -68,9 +68,12 @@ def test_the_browser_sees_a_broken_figure(tmp_path: Path) -> None:
     axes.plot([0, 1], [1, 0])
     figure.savefig(tmp_path / "good.png")
     (tmp_path / "broken.png").write_bytes(b"not a png at all")
-    markdown = "# page\n\n![good](good.png)\n\n![broken](broken.png)\n\n| a |\n|---|\n| 1 |\n"
+    markdown = (
+        "# page\n\n**bold** and `code`\n\n![good](good.png)\n\n![broken](broken.png)\n\n| a |\n|---|\n| 1 |\n"
+    )
     page = tmp_path / "page.html"
     page.write_text(html_page(markdown, tmp_path))
+    assert "<p><strong>bold</strong> and <code>code</code></p>" in page.read_text()
     assert loaded_images(page) == (1, 2)
 
 

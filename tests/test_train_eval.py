@@ -24,6 +24,7 @@ CASES = [
     ("mlqa", "hi"),
     ("panx", "rw,no"),
     ("tatoeba", "amh"),
+    ("lareqa", "de"),  # 16 questions searched in the whole 11-language pool
 ]
 
 
@@ -44,6 +45,20 @@ def test_train_eval_every_task_type(
     for row in scores:
         assert 0.0 <= row["score"] <= 1.0 and row["n"] == 16
         assert row["target"] == task
+
+
+def test_train_eval_bitext_mining(tiny_encoder_dir: Path, data_dir: Path, tmp_path: Path) -> None:
+    """BUCC mines the whole zh-en sample whatever --limit says: fewer sentences would be an easier task."""
+    args = [
+        "train-eval", "--task", "bucc-zh", "--encoder", str(tiny_encoder_dir), "--limit", "16",
+        "--data-dir", str(data_dir), "--output", str(tmp_path), "--no-progress",
+    ]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (study_dir,) = tmp_path.iterdir()
+    (row,) = json.loads((study_dir / "results.json").read_text())["scores"]
+    assert row["target"] == "bucc-zh" and row["metric"] == "mining_f1" and 0.0 <= row["score"] <= 1.0
+    assert row["n"] == 8624  # every zh sentence of the sample
 
 
 def test_intermediate_of_another_type_carries_only_the_encoder(

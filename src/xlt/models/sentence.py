@@ -110,6 +110,20 @@ def parameter_counts(name: str) -> tuple[int, int]:
     return total, total - model.get_input_embeddings().weight.numel()
 
 
+# models whose position ids start after the padding index: two of their position embeddings are never used
+_OFFSET_POSITIONS = frozenset({"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert"})
+
+
+def _positions(model: nn.Module) -> int:
+    """The longest input the model's absolute position embeddings allow (no limit for relative ones): a
+    tokenizer may allow more than its model (a model directory built from another model's tokenizer)."""
+    config = getattr(model, "config", None)
+    positions = getattr(config, "max_position_embeddings", None)
+    if not isinstance(positions, int) or getattr(config, "position_embedding_type", "absolute") != "absolute":
+        return 1 << 30
+    return positions - 2 if getattr(config, "model_type", "") in _OFFSET_POSITIONS else positions
+
+
 class SentenceEncoder(nn.Module):
     def __init__(self, name: str, *, max_length: int | None = None, device: str | None = None) -> None:
         super().__init__()
@@ -129,7 +143,9 @@ class SentenceEncoder(nn.Module):
         layers = split_variant(name)[1].get("layers")
         if layers is not None:
             _keep_first_layers(self.transformer, layers, name)
-        self.max_length = min(max_length or self.info.max_length, self.tokenizer.model_max_length)
+        self.max_length = min(
+            max_length or self.info.max_length, self.tokenizer.model_max_length, _positions(self.transformer)
+        )
         self.device_ = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.post_pooling: EmbeddingModule | None = None
         # inference copies of the transformer (see `_bf16_transformer`): a plain dict, so never a submodule

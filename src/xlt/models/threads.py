@@ -87,6 +87,11 @@ class ThreadGovernor:
             self.enabled = False
 
     def tick(self) -> None:
+        fixed = fixed_threads()  # set after the governor started (a test, a notebook): it wins from now on
+        if fixed is not None:
+            if torch.get_num_threads() != fixed:
+                torch.set_num_threads(fixed)
+            return
         if not self.enabled:
             return
         now = time.monotonic()

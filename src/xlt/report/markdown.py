@@ -115,6 +115,7 @@ def html_page(markdown: str, root: Path) -> str:
         elif line.strip():
             text = html.escape(line)
             text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+            text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
             body.append(f"<p>{text}</p>")
         i += 1
     style = (
