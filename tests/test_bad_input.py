@@ -375,13 +375,22 @@ def test_ctrl_c_prints_one_line_and_exits_130(tmp_path: Path, data_dir: Path, ti
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
+        # a shell starts background jobs with SIGINT ignored, and children inherit that: the run under test
+        # gets the default disposition, as in a terminal, whoever started pytest
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not list(tmp_path.glob("runs/bad/stages/.*.partial/build.json")):
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 300
+        partial = "runs/bad/stages/.*.partial/build.json"
+        while time.monotonic() < deadline and not list(tmp_path.glob(partial)):
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # never leave a run behind to slow the rest of the suite
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == (
         "interrupted: finished stages are kept; run the same command again to resume"
