@@ -36,14 +36,20 @@ def _answers(path: Path, question_id: str, context: str, answers: list[Any]) -> 
     return {"text": texts, "answer_start": starts}
 
 
-def read_squad_json(path: Path, *, require_answers: bool = True) -> list[dict[str, Any]]:
-    """One row per question. require_answers=False accepts answer-less questions as rows with no answers."""
+def squad_document(path: Path, kind: str) -> dict[str, Any]:
+    """The parsed JSON of a SQuAD-layout file (SQuAD, XQuAD-R): a dict with a top-level 'data' list."""
     try:
         document = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise malformed(path, exc.lineno, f"not valid JSON ({exc.msg})") from exc
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
-        raise malformed(path, None, "no top-level 'data' list (expected SQuAD v1.1 JSON)")
+        raise malformed(path, None, f"no top-level 'data' list (expected {kind} JSON)")
+    return document
+
+
+def read_squad_json(path: Path, *, require_answers: bool = True) -> list[dict[str, Any]]:
+    """One row per question. require_answers=False accepts answer-less questions as rows with no answers."""
+    document = squad_document(path, "SQuAD v1.1")
     examples = []
     try:
         for article in document["data"]:

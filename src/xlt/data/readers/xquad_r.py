@@ -15,12 +15,12 @@ no defined average precision and is left out, as XTREME-R leaves it out; the mir
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlt.data.files import malformed, read_text
+from xlt.data.files import malformed
+from xlt.data.readers.squad import squad_document
 from xlt.data.schema import CANDIDATE, QUERY
 
 
@@ -43,12 +43,7 @@ def _answer_sentence(breaks: list[Any], start: int) -> int | None:
 
 
 def _read_xquad_r_file(path: Path) -> _XquadR:
-    try:
-        document = json.loads(read_text(path))
-    except json.JSONDecodeError as exc:
-        raise malformed(path, exc.lineno, f"not valid JSON ({exc.msg})") from exc
-    if not isinstance(document, dict) or not isinstance(document.get("data"), list):
-        raise malformed(path, None, "no top-level 'data' list (expected XQuAD-R JSON)")
+    document = squad_document(path, "XQuAD-R")
     parsed = _XquadR(path.stem)
     paragraph_number = 0
     try:
