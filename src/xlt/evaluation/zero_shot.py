@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from datasets import Dataset
 
 from xlt.core.sampling import subset_rows
 from xlt.data.schema import POOLED_TYPES, TaskType
+from xlt.evaluation.batching import predict_sets
 from xlt.evaluation.pooled import EmbeddingCache, evaluate_pooled
 from xlt.metrics import get_metric
 from xlt.metrics.retrieval import retrieval_accuracy
@@ -49,8 +51,18 @@ def evaluate_languages(
     batch_size: int = 64,
     precision: Precision = "auto",
 ) -> Iterator[LanguageResult]:
-    """`evaluate_language` for each of `languages` in turn. A pooled retrieval task embeds each candidate
-    list once for all of them (LAReQA searches every question language in the same pool)."""
+    """`evaluate_language` for each of `languages` in turn. A trained model predicts every language's
+    items in one pass batched by length across languages (`xlt.evaluation.batching`); a pooled retrieval
+    task embeds each candidate list once for all of them (LAReQA searches every question language in the
+    same pool)."""
+    if kind is not None and task.type not in POOLED_TYPES and task.type != TaskType.RETRIEVAL:
+        sets = {
+            lang: (subset_rows(task.load(data_dir, "test", lang), max_examples), lang) for lang in languages
+        }
+        predictions = predict_sets(kind, sets, batch_size=batch_size, precision=precision)
+        for language, (data, _) in sets.items():
+            yield _scored(task, kind, language, data, predictions[language])
+        return
     cache = EmbeddingCache(encoder, batch_size, precision) if encoder is not None else None
     for language in languages:
         yield _evaluate(task, data_dir, language, kind, encoder, cache, max_examples, batch_size, precision)
@@ -109,12 +121,18 @@ def _evaluate(
         return LanguageResult(language, ids, gold, pred, get_metric(task.metric).function(pred, gold), {})
     # the language selects its projection where the encoder has an alignment module
     pred = kind.predict(data, batch_size=batch_size, precision=precision, language=language)
+    return _scored(task, kind, language, data, pred)
+
+
+def _scored(task: TaskSpec, kind: TaskKind, language: str, data: Dataset, pred: list[Any]) -> LanguageResult:
+    """The result of a trained model's predictions on `data` (the test items of `language`)."""
     gold = kind.gold(data)
     extra = {
         name: get_metric(name).function(pred, gold)
         for name in REPORTED_BESIDE.get(task.type, ())
         if name != task.metric
     }
+    ids = [str(i) for i in data["id"]]
     return LanguageResult(language, ids, gold, pred, kind.score(data, pred), extra)
 
 

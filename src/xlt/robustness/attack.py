@@ -82,13 +82,22 @@ def similarity_attack(
     config: RobustnessConfig,
     precision: Precision = "auto",
     language: str | None = None,
+    *,
+    strata: list[int] | None = None,
 ) -> tuple[list[float], list[float]]:
-    """Per-item predicted similarities, clean and under the attack, in the order of `data`."""
+    """Per-item predicted similarities, clean and under the attack, in the order of `data`. Gold scores are
+    standardised within each stratum (`strata` numbers each item's, e.g. its language: the test sets of
+    several languages attacked in one pass); all items form one stratum by default."""
     smoothed = kind if isinstance(kind, SmoothedKind) else None
     base = cast(PairRegression | CrossPairRegression, smoothed.kind if smoothed is not None else kind)
     gold = np.asarray(base.gold(data), dtype=np.float64)
-    spread = gold.std()
-    z = torch.tensor((gold - gold.mean()) / (spread if spread > 0 else 1.0), dtype=torch.float32)
+    groups = np.asarray(strata if strata is not None else [0] * len(gold))
+    standard = np.zeros_like(gold)
+    for group in np.unique(groups):
+        members = groups == group
+        spread = gold[members].std()
+        standard[members] = (gold[members] - gold[members].mean()) / (spread if spread > 0 else 1.0)
+    z = torch.tensor(standard, dtype=torch.float32)
     scores = _pair_scores(base, language)
     return _attack(
         base,

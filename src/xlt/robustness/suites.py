@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from datasets import Dataset
+from datasets import Dataset, concatenate_datasets
 
 from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
+from xlt.evaluation.batching import language_free, predict_sets
 from xlt.metrics import get_metric
 from xlt.models.precision import Precision
 from xlt.robustness.attack import attack_predictions, similarity_attack
@@ -105,9 +106,12 @@ class Scored:
     gold: list[Any]
 
 
-def _scored(kind: TaskKind, data: Dataset, language: str, precision: Precision) -> Scored:
-    pred = kind.predict(data, precision=precision, language=language)
+def _scored(kind: TaskKind, data: Dataset, pred: list[Any]) -> Scored:
     return Scored(float(kind.score(data, pred)), list(pred), list(kind.gold(data)))
+
+
+# a language's clean test predictions made before the suites (the evaluate step's): ids, pred, gold
+Known = Mapping[str, Mapping[str, Any]]
 
 
 def run_suites(
@@ -118,19 +122,41 @@ def run_suites(
     languages: tuple[str, ...],
     max_examples: int | None,
     precision: Precision = "auto",
+    known: Known | None = None,
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """suite -> language (or "A>B") -> {clean, perturbed, drop, n, metric, paired, items}; a suite that
-    does not apply to the target has no key (and a log line saying why)."""
+    does not apply to the target has no key (and a log line saying why).
+
+    Clean predictions are made once: taken from `known` where it holds the same items, and shared by
+    every suite. Each suite predicts the sets of all languages in one pass (`predict_sets`)."""
     limit = config.max_examples or max_examples
     results: dict[str, dict[str, dict[str, Any]]] = {}
     clean_cache: dict[str, tuple[Dataset, Scored]] = {}
+    clean_data_cache: dict[str, Dataset] = {}
 
-    def clean(language: str) -> tuple[Dataset, Scored]:
-        if language not in clean_cache:
-            data = task.load(data_dir, "test", language)
-            data = subset_rows(data, limit)
-            clean_cache[language] = (data, _scored(kind, data, language, precision))
-        return clean_cache[language]
+    def scored(sets: Mapping[Any, tuple[Dataset, str]]) -> dict[Any, Scored]:
+        predictions = predict_sets(kind, sets, precision=precision)
+        return {key: _scored(kind, data, predictions[key]) for key, (data, _) in sets.items()}
+
+    def clean_data() -> dict[str, Dataset]:
+        for language in languages:
+            if language not in clean_data_cache:
+                clean_data_cache[language] = subset_rows(task.load(data_dir, "test", language), limit)
+        return {language: clean_data_cache[language] for language in languages}
+
+    def clean_all() -> dict[str, tuple[Dataset, Scored]]:
+        missing: dict[str, tuple[Dataset, str]] = {}
+        for language, data in clean_data().items():
+            if language in clean_cache:
+                continue
+            reused = _reuse(kind, known, language, data)
+            if reused is not None:
+                clean_cache[language] = (data, reused)
+            else:
+                missing[language] = (data, language)
+        for language, value in scored(missing).items():
+            clean_cache[language] = (missing[language][0], value)
+        return {language: clean_cache[language] for language in languages}
 
     def entries_of(suite: str) -> dict[str, dict[str, Any]]:
         """The suite's rows; none where it does not apply to this target."""
@@ -138,59 +164,69 @@ def run_suites(
         if suite == "attack":
             base = kind.kind if isinstance(kind, SmoothedKind) else kind
             if isinstance(base, Classification):
-                for language in languages:
-                    data, _ = clean(language)
-                    before, after = attack_predictions(cast(Any, kind), data, config, precision, language)
+                attacked = _attack_all(kind, clean_data(), lambda d, lang, strata: attack_predictions(
+                    cast(Any, kind), d, config, precision, lang))  # fmt: skip
+                for language, (data, (before, after)) in attacked.items():
                     gold = base.gold(data)
                     entries[language] = _entry(
                         _accuracy(before, gold), _accuracy(after, gold), ATTACK_METRIC.name
                     )
             elif isinstance(base, PairRegression | CrossPairRegression):
                 metric = get_metric(task.metric)
-                for language in languages:
-                    data, _ = clean(language)
-                    similarities = similarity_attack(cast(Any, kind), data, config, precision, language)
+                attacked = _attack_all(kind, clean_data(), lambda d, lang, strata: similarity_attack(
+                    cast(Any, kind), d, config, precision, lang, strata=strata))  # fmt: skip
+                for language, (data, similarities) in attacked.items():
                     gold = base.gold(data)
-                    scored = [Scored(metric.function(p, gold), p, gold) for p in similarities]
-                    entries[language] = _entry(scored[0], scored[1], metric.name)
+                    pair = [Scored(metric.function(p, gold), p, gold) for p in similarities]
+                    entries[language] = _entry(pair[0], pair[1], metric.name)
         elif suite == "ood":
             other_name = config.ood.get(task.name, DEFAULT_OOD.get(task.name))
             other = get_task(other_name) if other_name else None
             if other is None or other.type != task.type:
                 return entries
             codes = {canonical(code): code for code in other.languages["test"]}
-            for language in languages:
-                code = codes.get(canonical(language))
-                if code is None:
-                    continue
-                _, own = clean(language)
-                ood = other.load(data_dir, "test", code)
-                ood = subset_rows(ood, limit)
-                entries[language] = _entry(
-                    own, _scored(kind, ood, language, precision), task.metric, paired=False
-                )
+            present = [language for language in languages if canonical(language) in codes]
+            if not present:
+                return entries
+            own = clean_all()
+            ood = scored({
+                lang: (subset_rows(other.load(data_dir, "test", codes[canonical(lang)]), limit), lang)
+                for lang in present
+            })  # fmt: skip
+            for language in present:
+                entries[language] = _entry(own[language][1], ood[language], task.metric, paired=False)
         elif suite == "generalized":
             if task.name not in GENERALIZED_TASKS or len(languages) < 2:
                 return entries
             pairs = generalized_pairs(task, data_dir, list(languages), max_examples=limit, seed=config.seed)
-            monolingual: dict[tuple[str, tuple[str, ...]], Scored] = {}  # every pair of A: the same items
+            # every pair of A holds the same items of A: scored once per (A, items)
+            same_items = {(first, tuple(str(i) for i in mixed["id"])) for (first, _), mixed in pairs.items()}
+            clean_sets = {key: _same_language(task, data_dir, key[0], list(key[1])) for key in same_items}
+            monolingual: dict[tuple[str, tuple[str, ...]], Scored] = {}
+            to_predict: dict[Any, tuple[Dataset, str]] = {}
+            for key, data in clean_sets.items():
+                reused = _reuse(kind, known, key[0], data)
+                if reused is not None:
+                    monolingual[key] = reused
+                else:
+                    to_predict[key] = (data, key[0])
+            to_predict |= {pair: (mixed, pair[0]) for pair, mixed in pairs.items()}
+            predicted = scored(to_predict)
+            monolingual |= {key: predicted[key] for key in clean_sets if key not in monolingual}
             for (first, second), mixed in pairs.items():
                 items = (first, tuple(str(i) for i in mixed["id"]))
-                if items not in monolingual:
-                    same = _same_language(task, data_dir, first, list(items[1]))
-                    monolingual[items] = _scored(kind, same, first, precision)
                 entries[f"{first}>{second}"] = _entry(
-                    monolingual[items], _scored(kind, mixed, first, precision), task.metric
+                    monolingual[items], predicted[(first, second)], task.metric
                 )
         else:
-            for language in languages:
-                data, reference = clean(language)
-                changed = perturb_dataset(data, task.type, suite, config.rate, config.seed)
-                if changed is None:
-                    continue
-                entries[language] = _entry(
-                    reference, _scored(kind, changed, language, precision), task.metric
-                )
+            reference = clean_all()
+            changed = {
+                language: perturb_dataset(data, task.type, suite, config.rate, config.seed)
+                for language, (data, _) in reference.items()
+            }
+            perturbed = scored({lang: (data, lang) for lang, data in changed.items() if data is not None})
+            for language, value in perturbed.items():
+                entries[language] = _entry(reference[language][1], value, task.metric)
         return entries
 
     for suite in config.suites:
@@ -208,6 +244,46 @@ def run_suites(
                 suite, len(entries), float(np.mean(drops)), time.perf_counter() - started,
             )  # fmt: skip
     return results
+
+
+def _reuse(kind: TaskKind, known: Known | None, language: str, data: Dataset) -> Scored | None:
+    """`data` (items of `language`'s test set) scored from their known clean predictions; None unless
+    every item is known."""
+    entry = known.get(language) if known is not None else None
+    if entry is None:
+        return None
+    by_id = dict(zip((str(i) for i in entry["ids"]), entry["pred"], strict=True))
+    ids = [str(i) for i in data["id"]]
+    if any(i not in by_id for i in ids):
+        return None
+    return _scored(kind, data, [by_id[i] for i in ids])
+
+
+Attacked = tuple[list[Any], list[Any]]
+
+
+def _attack_all(
+    kind: TaskKind,
+    clean: Mapping[str, Dataset],
+    attack: Callable[[Dataset, str | None, list[int] | None], Attacked],
+) -> dict[str, tuple[Dataset, Attacked]]:
+    """language -> (its items, (clean, attacked) predictions): one attack over every language's items,
+    batched by length across them (each item's perturbation is its own, so batch-mates do not matter),
+    unless the language changes the model; `strata` numbers each item's language (an STS attack
+    standardises gold scores within a language)."""
+    sets = {language: data for language, data in clean.items() if len(data) > 0}
+    if not language_free(kind) or len(sets) < 2:
+        return {language: (data, attack(data, language, None)) for language, data in sets.items()}
+    joint = concatenate_datasets(list(sets.values()))
+    strata = [k for k, data in enumerate(sets.values()) for _ in range(len(data))]
+    before, after = attack(joint, None, strata)
+    split: dict[str, tuple[Dataset, Attacked]] = {}
+    start = 0
+    for language, data in sets.items():
+        end = start + len(data)
+        split[language] = (data, (before[start:end], after[start:end]))
+        start = end
+    return split
 
 
 def _same_language(task: TaskSpec, data_dir: Path, language: str, ids: list[str]) -> Dataset:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import time
@@ -324,6 +325,9 @@ def robustness(work: StageWork) -> None:
         from xlt.robustness.suites import ROBUSTNESS, run_suites
 
         assert stage.robustness is not None
+        # the evaluate step's clean predictions, reused where the suites score the same items
+        predictions = work.out / PREDICTIONS
+        known = json.loads(predictions.read_text()) if predictions.is_file() else None
         suites = run_suites(
             stage.robustness,
             kind,
@@ -332,6 +336,7 @@ def robustness(work: StageWork) -> None:
             stage.languages,
             stage.max_examples,
             stage.precision,
+            known=known,
         )
         atomic_write_json(work.out / ROBUSTNESS, suites)
 
