@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from xlt.core.errors import ConfigError
-from xlt.models import threads
+from xlt.models import threads, tokens
 from xlt.models.encoders import EncoderInfo, encoder_info, model_path, split_variant
 from xlt.models.modules import EmbeddingModule, load_module, save_module
 from xlt.models.precision import Precision, autocast, resolve_precision
@@ -33,6 +33,16 @@ def _quiet_transformers() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+
+
+def _files_stamp(path: str) -> tuple[Any, ...]:
+    """The tokenizer's identity for the token cache: its directory's files with their sizes and times (a
+    hub id stands for itself)."""
+    directory = Path(path)
+    if not directory.is_dir():
+        return (path,)
+    files = [f for f in sorted(directory.iterdir()) if f.is_file()]
+    return (str(directory.resolve()), *((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files))
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -134,6 +144,8 @@ class SentenceEncoder(nn.Module):
         path = model_path(name)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
+            # names the tokenizer in the process-wide token cache: its files and their modification times
+            self._tokenizer_files = _files_stamp(path)
             self.transformer = _load_model(AutoModel, path, on_gpu=torch.cuda.is_available())
         except OSError as exc:
             raise ConfigError(
@@ -156,33 +168,26 @@ class SentenceEncoder(nn.Module):
     def dim(self) -> int:
         return int(self.transformer.config.hidden_size)
 
+    def _token_ids(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> list[np.ndarray]:
+        """Truncated ids of each (prefixed) text or text pair, tokenized once a process (`models.tokens`)."""
+        setting = (self._tokenizer_files, self.info.prefix, self.max_length)
+        prefixed = [self.info.prefix + text for text in texts]
+        return tokens.token_ids(self.tokenizer, setting, prefixed, pairs, max_length=self.max_length)
+
+    def _batch(self, ids: list[np.ndarray]) -> dict[str, torch.Tensor]:
+        batch = tokens.pad(ids, int(self.tokenizer.pad_token_id or 0), self.tokenizer.padding_side)
+        return {k: v.to(self.device_) for k, v in batch.items()}
+
     def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        batch = self.tokenizer(
-            [self.info.prefix + text for text in texts],
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-        )
-        return {k: v.to(self.device_) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+        """`input_ids` and `attention_mask` of a batch of texts, as the tokenizer pads them."""
+        return self._batch(self._token_ids(texts))
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
-        encoded = self.tokenizer(
-            [self.info.prefix + text for text in texts], truncation=True, max_length=self.max_length
-        )
-        return [len(ids) for ids in encoded["input_ids"]]
+        return [len(ids) for ids in self._token_ids(texts)]
 
     def tokenize_pairs(self, first: Sequence[str], second: Sequence[str]) -> dict[str, torch.Tensor]:
         """Both texts in one input (cross-encoder); the prefix goes before the first text."""
-        batch = self.tokenizer(
-            [self.info.prefix + text for text in first],
-            list(second),
-            padding=True,
-            truncation="longest_first",
-            max_length=self.max_length,
-            return_tensors="pt",
-        )
-        return {k: v.to(self.device_) for k, v in batch.items() if k in ("input_ids", "attention_mask")}
+        return self._batch(self._token_ids(first, list(second)))
 
     def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         threads.tick()  # every task kind's forward passes here: the thread count follows the machine
