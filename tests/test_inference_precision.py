@@ -45,3 +45,29 @@ def test_bf16_copy_gives_the_fp32_embeddings_and_follows_the_weights(tiny_encode
     with torch.autocast("cpu", dtype=torch.bfloat16):
         states = encoder.token_states(**batch)
     assert states.requires_grad
+
+
+def test_bf16_copy_follows_a_fused_optimizer(tiny_encoder_dir: Path) -> None:
+    """Fused AdamW (xlt's trainer) updates weights without moving their version counters; the copy made
+    before its steps must still follow them (it once stayed at the weights of its first use, so every dev
+    evaluation after the first saw the same model)."""
+    encoder = SentenceEncoder(str(tiny_encoder_dir))
+    before = encoder.encode(TEXTS, precision="bf16")
+    copy = encoder._inference_copies["bf16"][1]
+    params = [p for p in encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=0.05, fused=True)
+    versions = [p._version for p in params]
+    encoder.train()
+    for _ in range(3):
+        batch = encoder.tokenize(TEXTS)
+        loss = encoder(**batch).pow(2).mean()
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    encoder.eval()
+    assert [p._version for p in params] == versions  # what made the stale copy possible
+    trained = encoder.encode(TEXTS, precision="fp32")
+    assert _cosines(trained, before).min() < 0.99  # training moved the embeddings
+    after = encoder.encode(TEXTS, precision="bf16")
+    assert encoder._inference_copies["bf16"][1] is copy  # refreshed in place
+    assert _cosines(trained, after).min() > 0.995  # bf16 rounding only (the stale copy: below 0.9)

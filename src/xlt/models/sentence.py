@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from xlt.core.errors import ConfigError
 from xlt.models import threads, tokens
@@ -33,6 +34,19 @@ def _quiet_transformers() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+
+
+# optimizer steps taken in this process, counted by a global post-step hook: a fused optimizer (xlt trains
+# with fused AdamW) updates parameters without moving their version counters, so inference copies of the
+# weights (`SentenceEncoder._bf16_transformer`) learn from this count that training may have moved them
+_OPTIMIZER_STEPS = [0]
+
+
+def _count_optimizer_step(optimizer: Any, args: Any, kwargs: Any) -> None:
+    _OPTIMIZER_STEPS[0] += 1
+
+
+register_optimizer_step_post_hook(_count_optimizer_step)
 
 
 def _files_stamp(path: str) -> tuple[Any, ...]:
@@ -161,7 +175,7 @@ class SentenceEncoder(nn.Module):
         self.device_ = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         self.post_pooling: EmbeddingModule | None = None
         # inference copies of the transformer (see `_bf16_transformer`): a plain dict, so never a submodule
-        self._inference_copies: dict[str, tuple[tuple[tuple[int, int], ...], nn.Module]] = {}
+        self._inference_copies: dict[str, tuple[tuple[int, tuple[tuple[int, int], ...]], nn.Module]] = {}
         self.to(self.device_)
 
     @property
@@ -207,29 +221,34 @@ class SentenceEncoder(nn.Module):
         """A bf16 copy of the transformer, for forward passes without gradients under bf16 autocast; None
         otherwise. Autocast casts every weight to bf16 at every matmul; the copy holds them in bf16 once
         (about 1.3x faster embedding here, cosine to fp32 above 0.9999). It follows the weights: when any
-        parameter changed in place since the copy was made (training, `load_state`), it is refreshed."""
+        parameter changed in place since the copy was made (`load_state`), or an optimizer stepped since
+        then, it is refreshed: every trainable parameter and every one whose version moved. (A fused
+        optimizer updates parameters without moving their versions; a copy that trusted versions alone
+        stayed at the weights of its first use through training.)"""
         device = self.device_.type
         if torch.is_grad_enabled() or self.transformer.training:
             return None
         if not torch.is_autocast_enabled(device) or torch.get_autocast_dtype(device) != torch.bfloat16:
             return None
         params = list(self.transformer.parameters())
-        fingerprint = tuple((id(p), p._version) for p in params)
+        steps = _OPTIMIZER_STEPS[0]
+        versions = tuple((id(p), p._version) for p in params)
         cached = self._inference_copies.get("bf16")
-        if cached is not None and cached[0] == fingerprint:
+        if cached is not None and cached[0] == (steps, versions):
             return cached[1]
         with torch.inference_mode(False), torch.no_grad():
-            same_tensors = cached is not None and [i for i, _ in cached[0]] == [i for i, _ in fingerprint]
+            same_tensors = cached is not None and [i for i, _ in cached[0][1]] == [i for i, _ in versions]
             if cached is None or not same_tensors:  # first use, or parameters replaced (moved, reloaded)
                 module = copy.deepcopy(self.transformer).to(torch.bfloat16).eval()
                 module.requires_grad_(False)
-            else:  # the same tensors, some updated in place: refresh those (frozen embeddings stay)
+            else:  # the same tensors, updated in place: refresh those (frozen embeddings stay)
                 module = cached[1]
-                pairs = zip(module.parameters(), params, cached[0], fingerprint, strict=True)
+                stepped = cached[0][0] != steps
+                pairs = zip(module.parameters(), params, cached[0][1], versions, strict=True)
                 for target, source, before, now in pairs:
-                    if before != now:
+                    if before != now or (stepped and source.requires_grad):
                         target.copy_(source)
-        self._inference_copies["bf16"] = (fingerprint, module)
+        self._inference_copies["bf16"] = ((steps, versions), module)
         return module
 
     def forward(
