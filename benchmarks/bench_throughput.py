@@ -27,7 +27,7 @@ from rich.console import Console
 # `throughput` is the package beside this script: Python puts the script's directory on sys.path
 from throughput.common import ENCODER, EmbedResult, Settings, TrainPrecision, non_embedding_parameters
 from throughput.embedding import bench_embedding
-from throughput.peak import matmul_gflops
+from throughput.peak import layer_gflops, matmul_gflops
 from throughput.report import environment, print_report
 from throughput.training import bench_training
 
@@ -122,6 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     peaks = {
         name: matmul_gflops(dtype, settings.matmul_size, 10)
+        for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
+    }
+    # the same products at me5-small's shapes (hidden 384, feed-forward 1536) on one batch of tokens
+    shape_tokens = settings.batch_size * settings.max_length
+    peaks |= {
+        f"{name} at model shapes": layer_gflops(dtype, shape_tokens, 384, 1536, 10)
         for name, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16))
     }
     start = time.perf_counter()
