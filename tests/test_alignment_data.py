@@ -86,3 +86,18 @@ def test_a_target_s_test_sentences_never_fit_its_alignment(data_dir: Path) -> No
     data = parallel_data(data_dir, ["de"], exclude={"de": german, "en": english})
     pairs = data.pairs["de"]
     assert pairs and not {x for x, _ in pairs} & german and not {e for _, e in pairs} & english
+
+
+def test_every_language_with_parallel_data(data_dir: Path) -> None:
+    """`xlt align --languages all`: Tatoeba's languages, then the other sources' (no English), each once,
+    and each has training pairs."""
+    from xlt.alignment.parallel import parallel_data, parallel_languages
+
+    languages = parallel_languages()
+    assert len(languages) == len(set(languages)) and "en" not in languages
+    assert {"de", "sw", "am", "zh", "ur", "ko"} <= set(languages)
+    data = parallel_data(data_dir, ["ur", "ko", "af"], max_pairs=50)
+    assert {language: len(pairs) > 0 for language, pairs in data.pairs.items()} == dict.fromkeys(
+        ["ur", "ko", "af"], True
+    )
+    assert data.sources["ur"]["xnli-train"] > 0 and data.sources["ko"]["pawsx-train"] > 0

@@ -99,6 +99,15 @@ def _stsb_train(data_dir: Path, language: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def parallel_languages() -> list[str]:
+    """Every language (canonical code) with parallel data to English here: Tatoeba's languages, the
+    stsb_multi_mt translations and the aligned XNLI and PAWS-X splits, in that order without repeats."""
+    found = list(tatoeba_codes())
+    found += list(_files("stsb_multi_mt", "-train.csv"))
+    found += list(_files("xnli_xtreme", ".tsv")) + list(_files("pawsx_xtreme", ".tsv"))
+    return [language for language in dict.fromkeys(found) if language != "en"]
+
+
 def parallel_data(
     data_dir: Path,
     languages: Iterable[str],

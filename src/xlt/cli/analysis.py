@@ -228,7 +228,12 @@ def align_command(
         str, typer.Option("--encoder", help="built-in name, HF id or model directory")
     ] = "me5-small",
     languages: Annotated[
-        str, typer.Option("--languages", help="comma-separated languages (ISO 639-1 or 639-3)")
+        str,
+        typer.Option(
+            "--languages",
+            help="comma-separated languages (ISO 639-1 or 639-3), or 'all': every language with "
+            "parallel data to English",
+        ),
     ] = ALIGN_LANGUAGES,
     methods: Annotated[
         str | None,
@@ -270,7 +275,12 @@ def align_command(
             MethodSpec.parse(name)
     except ValueError as exc:
         raise ConfigError(str(exc), "e.g. --methods procrustes,least_squares+whiten") from None
-    codes = [c.strip() for c in languages.split(",") if c.strip()]
+    if languages.strip() == "all":
+        from xlt.alignment.parallel import parallel_languages
+
+        codes = parallel_languages()
+    else:
+        codes = [c.strip() for c in languages.split(",") if c.strip()]
     run = align_and_evaluate(
         SentenceEncoder(encoder), data, codes, chosen, max_pairs=max_pairs, max_examples=max_examples,
         on_progress=lambda message: err_console.print(message, highlight=False),
