@@ -165,6 +165,10 @@ def findings_command(
     permutations: Annotated[
         int, typer.Option("--permutations", help="permutations for the correlation p-values")
     ] = 10000,
+    align: Annotated[
+        list[Path] | None,
+        typer.Option("--align", help="output directory of `xlt align` (alignment.csv); repeatable"),
+    ] = None,
 ) -> None:
     """Answer every research question from one or more studies on one page (FINDINGS.md): each study's
     report is rebuilt, and under each question every study that measured it gives what survives, where it
@@ -175,6 +179,11 @@ def findings_command(
     from xlt.report.findings_page import StudyFindings, findings_page
     from xlt.study.records import read_study
 
+    for directory in align or []:  # checked before any study's report is built
+        if not (directory / "alignment.csv").is_file():
+            raise ConfigError(
+                f"{directory} has no alignment.csv", "pass the --output directory of a finished `xlt align`"
+            )
     try:
         data: Path | None = resolve_data_dir(data_dir)
     except ConfigError:
@@ -185,7 +194,7 @@ def findings_command(
         report = build_report(directory, data, permutations=permutations)
         err_console.print(f"report of {config.name}: {report.markdown}")
         studies.append(StudyFindings(directory, config, report))
-    page = findings_page(studies, examples=examples)
+    page = findings_page(studies, examples=examples, alignments=align or [])
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(output) as tmp:
         tmp.write_text(page, encoding="utf-8")

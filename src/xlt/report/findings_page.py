@@ -37,9 +37,14 @@ class StudyFindings:
 
 
 def findings_page(
-    studies: Sequence[StudyFindings], *, examples: Path | None = None, confidence: float = 0.95
+    studies: Sequence[StudyFindings],
+    *,
+    examples: Path | None = None,
+    confidence: float = 0.95,
+    alignments: Sequence[Path] = (),
 ) -> str:
-    """The page's markdown. `examples` is the folder of preset files a study may have been run from."""
+    """The page's markdown. `examples` is the folder of preset files a study may have been run from;
+    `alignments` are output directories of `xlt align` (with `alignment.csv`)."""
     smallest = min((float(s.config.evaluation.smallest_effect) for s in studies), default=0.02)
     lines = [
         "# Findings\n",
@@ -77,6 +82,8 @@ def findings_page(
         _sts_contrast(studies, confidence),
     ))  # fmt: skip
     questions.append(("How does model size change robustness?", _size(studies)))
+    if alignments:
+        questions.append(("What does a learned alignment buy? (`xlt align`)", _align(alignments, confidence)))
     for title, body in questions:
         lines.append(f"\n## {title}\n")
         if body:
@@ -230,5 +237,57 @@ def _size(studies: Sequence[StudyFindings]) -> list[str]:
             f"**{study.config.name}**: {len(significant)} of {len(slopes)} slopes (score or drop per tenfold "
             f"more parameters) have p < {ALPHA} (not adjusted for multiplicity); every slope is in "
             f"`{study.directory}/report/size_slopes.csv`.\n\n" + md_table(slopes.sort_values("p").head(10))
+        )
+    return body
+
+
+def _align(directories: Sequence[Path], confidence: float, resamples: int = 10_000) -> list[str]:
+    """Per `xlt align` run: each method's mean change over languages per evaluation, with a bootstrap
+    interval over languages (the languages are the units: the question is what alignment buys a language),
+    the share of languages it improves, and the same for the African and low-resource groups."""
+    from xlt.analysis.languages import language_groups
+
+    body = []
+    rng = np.random.default_rng(0)
+    tail = (1 - confidence) / 2
+    for directory in directories:
+        frame = pd.read_csv(directory / "alignment.csv").dropna(subset=["delta"])
+        rows = []
+        for (evaluation, method), block in frame.groupby(["evaluation", "method"], sort=False):
+            groups = {g.name: g.members for g in language_groups(list(block.language))}
+            for group in ("all", *(g for g in ("African", "low-resource") if g in groups)):
+                members = block if group == "all" else block[block.language.isin(groups[group])]
+                deltas = members.delta.to_numpy(dtype=float)
+                draws = rng.choice(deltas, size=(resamples, len(deltas))).mean(axis=1)
+                low, high = np.quantile(draws, [tail, 1 - tail])
+                rows.append({
+                    "evaluation": evaluation, "method": method, "languages": group, "n": len(deltas),
+                    "mean_delta": deltas.mean(), "ci_low": low, "ci_high": high,
+                    "improved": f"{int((deltas > 0).sum())}/{len(deltas)}",
+                })  # fmt: skip
+        table = pd.DataFrame(rows)
+        if table.empty:
+            body.append(f"**{directory}**: no method was fitted (no language had parallel data).")
+            continue
+        overall = table[table.languages == "all"]
+        best = overall.loc[overall.groupby("evaluation").mean_delta.idxmax()]
+        claims = []
+        for row in best.to_dict("records"):
+            low, high, mean = float(row["ci_low"]), float(row["ci_high"]), float(row["mean_delta"])
+            verdict = "helps" if low > 0 else ("hurts" if high < 0 else "does not change")
+            claims.append(
+                f"{row['evaluation']}: the best method, {row['method']}, {verdict} it on average "
+                f"({mean:+.3f} [{low:+.3f}, {high:+.3f}], better in {row['improved']} languages)"
+            )
+        languages = frame.language.nunique()
+        body.append(
+            f"**{directory}** ({languages} languages; interval: {confidence:.0%} bootstrap over languages): "
+            + "; ".join(claims)
+            + "."
+        )
+        body.append(
+            md_table(
+                table.sort_values(["evaluation", "languages", "mean_delta"], ascending=[True, True, False])
+            )
         )
     return body
