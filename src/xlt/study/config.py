@@ -47,7 +47,7 @@ def distinct(value: list[Any] | None) -> list[Any] | None:
     """A list whose items are distinct: a repeated seed, target or language would run or count twice."""
     if value is None:
         return value
-    keys = [item.task if isinstance(item, TargetEntry) else item for item in value]
+    keys = [item.task if isinstance(item, TargetEntry | IntermediateEntry) else item for item in value]
     repeated = sorted({str(key) for key in keys if keys.count(key) > 1})
     if repeated:
         raise ValueError(f"{', '.join(repeated)} listed more than once, which would run or count it twice")
@@ -91,6 +91,16 @@ class EvaluationConfig(BaseModel):
     _distinct = field_validator("languages")(distinct)
 
 
+class IntermediateEntry(BaseModel):
+    """An intermediate task with settings of its own (a plain name takes training.intermediate as is)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    task: str
+    training: dict[str, Any] | None = Field(
+        None, description="settings of this intermediate's stages that differ from training.intermediate"
+    )
+
+
 class TargetEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     task: str
@@ -108,7 +118,8 @@ class StudyConfig(BaseModel):
     description: str = ""
     encoders: list[str] = Field(default_factory=lambda: ["me5-small"], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [1], min_length=1)
-    intermediates: list[str] = Field(default_factory=list)
+    # a name, or {task, training} for an intermediate with its own settings (e.g. QA's longer inputs)
+    intermediates: list[str | IntermediateEntry] = Field(default_factory=list)
     targets: list[TargetEntry] = Field(min_length=1)
     training: StageBudgets = StageBudgets()
     evaluation: EvaluationConfig = EvaluationConfig()
@@ -161,8 +172,22 @@ class StudyConfig(BaseModel):
         except ValidationError as exc:
             raise format_validation_error(exc, f"targets[{target.task}].training") from None
 
+    def intermediate_training(self, name: str) -> TrainingConfig:
+        """training.intermediate with the intermediate's own overrides applied (validated like the rest)."""
+        entry = next(
+            (e for e in self.intermediates if isinstance(e, IntermediateEntry) and e.task == name), None
+        )
+        if entry is None or not entry.training:
+            return self.training.intermediate
+        merged = {**self.training.intermediate.model_dump(), **entry.training}
+        try:
+            return TrainingConfig.model_validate(merged)
+        except ValidationError as exc:
+            raise format_validation_error(exc, f"intermediates[{name}].training") from None
+
     def intermediates_for(self, target: TargetEntry) -> list[str]:
-        chosen = target.intermediates if target.intermediates is not None else self.intermediates
+        study_wide = [e.task if isinstance(e, IntermediateEntry) else e for e in self.intermediates]
+        chosen = target.intermediates if target.intermediates is not None else study_wide
         return [name for name in chosen if name != NO_INTERMEDIATE]
 
     def task_names(self) -> list[str]:

@@ -248,7 +248,7 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                             weights,
                             get_task(name).name,
                             seed,
-                            config.training.intermediate,
+                            config.intermediate_training(name),
                             task_file=_task_file(name),
                         )
                     parents.append(intermediates[key])
