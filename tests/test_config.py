@@ -132,12 +132,18 @@ def test_per_intermediate_training_overrides(tmp_path: Path) -> None:
     by_task = {stage.task: stage.training for stage in plan.intermediates}
     assert by_task["stsb"] == config.training.intermediate  # a plain name: the study-wide settings
     tydiqa = by_task["tydiqa-en"]
-    assert tydiqa is not None and (tydiqa.max_length, tydiqa.learning_rate, tydiqa.max_steps) == (256, 1e-4, 9)
+    assert tydiqa is not None and (tydiqa.max_length, tydiqa.learning_rate, tydiqa.max_steps) == (
+        256,
+        1e-4,
+        9,
+    )
     assert {s.intermediate for s in plan.targets} == {"none", "stsb", "tydiqa-en"}
     # plain names are stored (and hashed) as before
     plain = load_study(write(tmp_path, "name: x\ntargets: [xnli]\nintermediates: [stsb]\n"))
     assert plain.resolved()["intermediates"] == ["stsb"]
-    bad = write(tmp_path, "name: x\ntargets: [xnli]\nintermediates: [{task: stsb, training: {max_step: 3}}]\n")
+    bad = write(
+        tmp_path, "name: x\ntargets: [xnli]\nintermediates: [{task: stsb, training: {max_step: 3}}]\n"
+    )
     with pytest.raises(ConfigError, match=r"intermediates\[stsb\].training: unknown key 'max_step'"):
         build_plan(load_study(bad))
     twice = write(tmp_path, "name: x\ntargets: [xnli]\nintermediates: [stsb, {task: stsb}]\n")

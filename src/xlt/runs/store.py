@@ -161,6 +161,20 @@ class RunStore:
         """Finished and intact: safe to reuse."""
         return self.finished(stage_id) and self.damage(stage_id) is None
 
+    def trained_by(self, key: str) -> str | None:
+        """A finished, intact stage whose trained model has training key `key` (recorded under
+        `trained_model` in its stage.json), or None."""
+        if not self.stages_dir.is_dir():
+            return None
+        for directory in sorted(self.stages_dir.iterdir()):
+            try:
+                record = self.read_record(directory.name)
+            except (OSError, ValueError):
+                continue
+            if (record.get("trained_model") or {}).get("key") == key and self.is_done(directory.name):
+                return directory.name
+        return None
+
     def failure(self, stage_id: str) -> dict[str, Any] | None:
         path = self.failed_dir / f"{stage_id}.json"
         if not path.is_file():

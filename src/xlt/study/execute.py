@@ -85,7 +85,7 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
                 here["threads"],
                 build.provenance["threads"],
             )
-        work = steps.StageWork(stage, build, data_dir, progress, _load_encoder(stage, store))
+        work = steps.StageWork(stage, build, data_dir, progress, _load_encoder(stage, store), store=store)
         steps.prepare_data(work)
         steps.train(work)
         steps.align(work)

@@ -107,6 +107,33 @@ class Stage:
             }
         return spec
 
+    def training_key(self) -> str | None:
+        """What determines a target stage's trained model, and nothing of its evaluation: target stages
+        with equal keys train the same model (e.g. xquad, mlqa and tydiqa, which all train on TyDiQA-GoldP
+        English with the same settings), so a later one reuses what an earlier one trained. None for
+        intermediates and stages that train nothing."""
+        if self.kind != "target" or self.training is None:
+            return None
+        task = self.task_spec
+        english = task.languages["train"][0]
+        key: dict[str, Any] = {
+            "format": STAGE_FORMAT,
+            "encoder": self.encoder,
+            "encoder_weights": self.encoder_weights,
+            "seed": self.seed,
+            "parent": self.parent.stage_id if self.parent is not None else None,
+            "training": self.training.model_dump(mode="json", exclude_defaults=True),
+            "type": task.type.value,
+            "labels": list(task.labels) if task.labels is not None else None,
+            "metric": task.metric,
+            "english_data": task.english_data,
+            "train_files": task.file_hashes("train", english),
+            "dev_files": task.file_hashes("dev", english),
+        }
+        if self.task_file is not None:
+            key["task"] = (self.task, task.source.commit)
+        return config_hash(key, 16)
+
     @cached_property
     def stage_id(self) -> str:
         encoder = re.sub(r"[^A-Za-z0-9.-]+", "_", self.encoder.rstrip("/").split("/")[-1])

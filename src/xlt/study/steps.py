@@ -13,6 +13,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ from xlt.core.errors import ConfigError
 from xlt.core.io import atomic_directory, atomic_write_json
 from xlt.evaluation.zero_shot import evaluate_languages
 from xlt.models.modules import load_module, save_module
-from xlt.models.sentence import ALIGNMENT_DIR, SentenceEncoder
-from xlt.runs.store import StageBuild
+from xlt.models.sentence import ALIGNMENT_DIR, TRAINED_WEIGHTS, SentenceEncoder
+from xlt.runs.store import RunStore, StageBuild
 from xlt.study.plan import Stage
 from xlt.study.stage_files import CONVERGENCE, PREDICTIONS, TRAIN_REPORT
 from xlt.training.config import TrainingConfig
@@ -42,6 +43,8 @@ CHECKPOINT_STEPS_ENV = "XLT_CHECKPOINT_STEPS"
 CHECKPOINT_MINUTES_ENV = "XLT_CHECKPOINT_MINUTES"
 DEFAULT_CHECKPOINT_MINUTES = 10.0
 PREPARED = "prepared"
+# in stage.json: the training key of a target stage's model, and the stage it was reused from (if any)
+TRAINED_MODEL = "trained_model"
 CHECKPOINT = "checkpoint.pt"
 
 
@@ -55,6 +58,8 @@ class StageWork:
     progress: Progress | None
     encoder: SentenceEncoder | None
     kind: TaskKind | None = None
+    # the study's store, where a target stage looks for a stage that trained its model already
+    store: RunStore | None = None
 
     @property
     def out(self) -> Path:
@@ -202,6 +207,8 @@ def train(work: StageWork) -> None:
         atomic_write_json(work.out / TRAIN_REPORT, dataclasses.asdict(report))
         kind.save(work.out, {"stage": stage.stage_id})
         work.build.record(CONVERGENCE, convergence_record(report))
+        if key is not None:
+            work.build.record(TRAINED_MODEL, {"key": key})
 
     def restore() -> None:
         """The trained state as `fit` left it: best weights and head, and its token limit."""
@@ -213,7 +220,30 @@ def train(work: StageWork) -> None:
         encoder.max_length = min(training.max_length, encoder.max_length)
         kind.model.eval()
 
+    key = stage.training_key()
+    donor = work.store.trained_by(key) if key is not None and work.store is not None else None
+    if donor is not None and not work.build.done("train"):
+        _reuse_training(work, donor, key)
+        restore()
+        return
     _run(work, "train", action, restore)
+
+
+def _reuse_training(work: StageWork, donor: str, key: str | None) -> None:
+    """The train step's output copied from `donor`, a finished stage with the same training key: the same
+    model, trained once (its files, dev curve and verdict; the record names where it came from)."""
+    assert work.store is not None
+    start = time.perf_counter()
+    source = work.store.stage_dir(donor)
+    for name in (TRAIN_REPORT, TRAINED_WEIGHTS, HEAD_WEIGHTS):
+        if (source / name).is_file():
+            shutil.copyfile(source / name, work.out / name)
+    record = work.store.read_record(donor)
+    if record.get(CONVERGENCE) is not None:
+        work.build.record(CONVERGENCE, record[CONVERGENCE])
+    work.build.record(TRAINED_MODEL, {"key": key, "reused_from": donor})
+    work.build.complete("train", time.perf_counter() - start)
+    log.info("step 'train': the same model as %s (same training key %s); reused its weights", donor, key)
 
 
 def convergence_record(report: TrainReport) -> dict[str, Any]:
