@@ -241,15 +241,15 @@ def _size(studies: Sequence[StudyFindings]) -> list[str]:
     return body
 
 
-def _align(directories: Sequence[Path], confidence: float, resamples: int = 10_000) -> list[str]:
-    """Per `xlt align` run: each method's mean change over languages per evaluation, with a bootstrap
-    interval over languages (the languages are the units: the question is what alignment buys a language),
-    the share of languages it improves, and the same for the African and low-resource groups."""
+def _align(directories: Sequence[Path], confidence: float) -> list[str]:
+    """Per `xlt align` run: each method's mean change over languages per evaluation, with a t interval and
+    p-value over languages (the languages are the units: the question is what alignment buys a language),
+    Benjamini-Hochberg q within the run's tests, the share of languages it improves, and the same for the
+    African and low-resource groups."""
+    from xlt.analysis.inference import adjust_families
     from xlt.analysis.languages import language_groups
 
     body = []
-    rng = np.random.default_rng(0)
-    tail = (1 - confidence) / 2
     for directory in directories:
         frame = pd.read_csv(directory / "alignment.csv").dropna(subset=["delta"])
         rows = []
@@ -258,36 +258,49 @@ def _align(directories: Sequence[Path], confidence: float, resamples: int = 10_0
             for group in ("all", *(g for g in ("African", "low-resource") if g in groups)):
                 members = block if group == "all" else block[block.language.isin(groups[group])]
                 deltas = members.delta.to_numpy(dtype=float)
-                draws = rng.choice(deltas, size=(resamples, len(deltas))).mean(axis=1)
-                low, high = np.quantile(draws, [tail, 1 - tail])
                 rows.append({
                     "evaluation": evaluation, "method": method, "languages": group, "n": len(deltas),
-                    "mean_delta": deltas.mean(), "ci_low": low, "ci_high": high,
-                    "improved": f"{int((deltas > 0).sum())}/{len(deltas)}",
+                    "mean_delta": deltas.mean(), **_t_interval(deltas, confidence),
+                    "improved": f"{int((deltas > 0).sum())}/{len(deltas)}", "family": "alignment changes",
                 })  # fmt: skip
         table = pd.DataFrame(rows)
         if table.empty:
             body.append(f"**{directory}**: no method was fitted (no language had parallel data).")
             continue
+        table = adjust_families(table).drop(columns=["family", "p_holm"])
         overall = table[table.languages == "all"]
         best = overall.loc[overall.groupby("evaluation").mean_delta.idxmax()]
         claims = []
         for row in best.to_dict("records"):
             low, high, mean = float(row["ci_low"]), float(row["ci_high"]), float(row["mean_delta"])
-            verdict = "helps" if low > 0 else ("hurts" if high < 0 else "does not change")
+            surviving = float(row["q"]) < ALPHA
+            verdict = ("helps" if mean > 0 else "hurts") if surviving else "does not change"
             claims.append(
                 f"{row['evaluation']}: the best method, {row['method']}, {verdict} it on average "
-                f"({mean:+.3f} [{low:+.3f}, {high:+.3f}], better in {row['improved']} languages)"
+                f"({mean:+.3f} [{low:+.3f}, {high:+.3f}], q {float(row['q']):.3f}, better in "
+                f"{row['improved']} languages)"
             )
         languages = frame.language.nunique()
         body.append(
-            f"**{directory}** ({languages} languages; interval: {confidence:.0%} bootstrap over languages): "
+            f"**{directory}** ({languages} languages; {confidence:.0%} t interval over languages; q: "
+            f"Benjamini-Hochberg over the {len(table)} tests below; a change counts when q < {ALPHA}): "
             + "; ".join(claims)
             + "."
         )
-        body.append(
-            md_table(
-                table.sort_values(["evaluation", "languages", "mean_delta"], ascending=[True, True, False])
-            )
-        )
+        order = ["evaluation", "languages", "mean_delta"]
+        body.append(md_table(table.sort_values(order, ascending=[True, True, False])))
     return body
+
+
+def _t_interval(values: np.ndarray, confidence: float) -> dict[str, float]:
+    """The t interval of the mean and the two-sided one-sample t-test p-value (NaN below 2 values; a
+    constant sample has no spread: p 1 at mean 0, else 0)."""
+    n = len(values)
+    if n < 2:
+        return {"ci_low": np.nan, "ci_high": np.nan, "p": np.nan}
+    mean, se = float(values.mean()), float(values.std(ddof=1) / np.sqrt(n))
+    if se == 0:
+        return {"ci_low": mean, "ci_high": mean, "p": 1.0 if mean == 0 else 0.0}
+    half = float(stats.t.ppf(1 - (1 - confidence) / 2, n - 1)) * se
+    p = float(2 * stats.t.sf(abs(mean) / se, n - 1))
+    return {"ci_low": mean - half, "ci_high": mean + half, "p": p}
