@@ -51,8 +51,8 @@ def build_sentence_transformer(path: str, max_length: int, match_attention: bool
 
 
 def bench_embedding(settings: Settings, console: Console) -> list[EmbedResult]:
-    from xlt.models.encoders import prepare
     from xlt.models import tokens
+    from xlt.models.encoders import prepare
     from xlt.models.sentence import SentenceEncoder
 
     texts = load_sentences(settings)
