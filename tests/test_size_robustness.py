@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -42,6 +43,12 @@ def test_slope_per_tenfold_parameters_by_hand() -> None:
     assert slopes.loc[("African", "drop"), "slope"] == pytest.approx(-0.1)  # the control is not fitted
     assert slopes.loc[("African", "perturbed"), "slope"] == pytest.approx(0.1)
     assert slopes.loc[("English", "drop"), "n"] == 3
+    # q within each family (perturbed-score slopes, drop slopes): Benjamini-Hochberg of its p-values
+    from xlt.analysis.inference import benjamini_hochberg
+
+    for _, family in slopes.groupby("family"):
+        assert np.allclose(family.q, benjamini_hochberg(family.p.to_numpy()), equal_nan=True)
+    assert set(slopes.family) == {"size slopes of the perturbed score", "size slopes of the drop"}
 
 
 def test_parameter_counts_of_size_variants(tiny_encoder_dir: Path) -> None:

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xlt.analysis.inference import adjust_families
+
 GROUPS = ("English", "non-English", "African", "low-resource", "high-resource")
 SIZE_COLUMNS = [
     "target",
@@ -26,7 +28,10 @@ SIZE_COLUMNS = [
     "drop",
 ]
 SIZE_COLUMNS += ["ci_low", "ci_high"]
-SLOPE_COLUMNS = ["target", "suite", "language", "quantity", "slope", "ci_low", "ci_high", "p", "n"]
+SLOPE_FAMILIES = {"perturbed": "size slopes of the perturbed score", "drop": "size slopes of the drop"}
+SLOPE_COLUMNS = [
+    "target", "suite", "language", "quantity", "slope", "ci_low", "ci_high", "p", "n", "family", "q", "p_holm"
+]  # fmt: skip
 
 
 def size_table(robustness: pd.DataFrame, parameters: Mapping[str, int], axis: set[str]) -> pd.DataFrame:
@@ -42,7 +47,8 @@ def size_table(robustness: pd.DataFrame, parameters: Mapping[str, int], axis: se
 
 
 def size_slopes(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """The slope of the perturbed score and of the drop per tenfold more parameters, on the axis only."""
+    """The slope of the perturbed score and of the drop per tenfold more parameters, on the axis only, with
+    Benjamini-Hochberg q (and Holm) within two families: the perturbed-score slopes and the drop slopes."""
     rows = []
     on_axis = table[table.on_axis & (table.parameters > 0)]
     for (target, suite, language), block in on_axis.groupby(["target", "suite", "language"], sort=False):
@@ -57,9 +63,11 @@ def size_slopes(table: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
                     "target": target, "suite": suite, "language": language, "quantity": quantity,
                     "slope": fit.slope, "ci_low": fit.slope - half, "ci_high": fit.slope + half,
                     "p": fit.pvalue if math.isfinite(fit.pvalue) else math.nan, "n": len(x),
+                    "family": SLOPE_FAMILIES[quantity],
                 }
             )  # fmt: skip
-    return pd.DataFrame(rows, columns=SLOPE_COLUMNS)
+    frame = pd.DataFrame(rows, columns=SLOPE_COLUMNS[:-2])
+    return adjust_families(frame)[SLOPE_COLUMNS]
 
 
 def size_axis(encoders: list[str], base_of: Mapping[str, str]) -> set[str]:

@@ -232,11 +232,13 @@ def _size(studies: Sequence[StudyFindings]) -> list[str]:
         slopes = study.report.size_slopes
         if slopes.empty:
             continue
-        significant = slopes[slopes.p < ALPHA]
+        surviving = slopes[slopes.q < ALPHA] if "q" in slopes else slopes.iloc[0:0]
+        shown = slopes.drop(columns=[c for c in ("family", "p_holm") if c in slopes])
         body.append(
-            f"**{study.config.name}**: {len(significant)} of {len(slopes)} slopes (score or drop per tenfold "
-            f"more parameters) have p < {ALPHA} (not adjusted for multiplicity); every slope is in "
-            f"`{study.directory}/report/size_slopes.csv`.\n\n" + md_table(slopes.sort_values("p").head(10))
+            f"**{study.config.name}**: {len(surviving)} of {len(slopes)} slopes (score or drop per tenfold "
+            f"more parameters) survive q < {ALPHA} (Benjamini-Hochberg within the perturbed-score slopes "
+            f"and within the drop slopes); every slope is in `{study.directory}/report/size_slopes.csv`."
+            "\n\n" + md_table(shown.sort_values("p").head(10))
         )
     return body
 

@@ -41,10 +41,11 @@ def size_section(robustness: pd.DataFrame, out: Path, confidence: float) -> list
         "in `robustness.csv`. `parameters` counts those outside the word embeddings (the size of the network "
         "that cutting layers changes; `all_parameters` includes them). Slopes are least squares of the score "
         f"on log10(parameters), per tenfold more parameters, with a {round(confidence * 100)}% t interval "
-        "(n - 2 degrees of freedom).\n",
+        "(n - 2 degrees of freedom); q is Benjamini-Hochberg within the perturbed-score slopes and within "
+        "the drop slopes.\n",
         f"\n![size vs drop](figures/{figure.name})\n",
     ]
     if not slopes.empty:
-        sections += ["\n### Slopes per tenfold more parameters\n", md_table(slopes)]
+        sections += ["\n### Slopes per tenfold more parameters\n", md_table(slopes.drop(columns="family"))]
     sections += ["\n### Per encoder\n", md_table(table.drop(columns="on_axis"))]
     return sections
