@@ -82,6 +82,12 @@ def findings_page(
         _sts_contrast(studies, confidence),
     ))  # fmt: skip
     questions.append(("How does model size change robustness?", _size(studies)))
+    from xlt.report.published import published_section
+
+    questions.append((
+        "Against published results",
+        published_section([(s.config.name, s.directory, s.report.gains) for s in studies]),
+    ))  # fmt: skip
     if alignments:
         questions.append(("What does a learned alignment buy? (`xlt align`)", _align(alignments, confidence)))
     for title, body in questions:
