@@ -424,3 +424,21 @@ def test_usage_errors_are_usage_errors_not_internal_ones(
     # Typer ships its own copy of click; its usage errors must not read as a bug in xlt
     code, _, err = xlt(capsys, *args)
     assert code == 2 and message in err and "internal error" not in err
+
+
+def test_ctrl_c_ends_the_process_even_if_exit_hangs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SIGINT handler raises KeyboardInterrupt and starts a watchdog that ends the process with the
+    same message and code if unwinding and exiting hang (a thread stuck at interpreter exit)."""
+    import threading
+
+    from xlt.cli import main as cli_main
+
+    exits: list[int] = []
+    monkeypatch.setattr(cli_main.os, "_exit", exits.append)
+    monkeypatch.setattr(cli_main, "INTERRUPT_GRACE_SECONDS", 0.05)
+    with pytest.raises(KeyboardInterrupt):
+        cli_main._on_interrupt(signal.SIGINT, None)
+    watchdogs = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+    for timer in watchdogs:
+        timer.join(5)
+    assert exits == [130]

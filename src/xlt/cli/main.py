@@ -8,7 +8,10 @@ where an error becomes what the user sees: a line on stderr, never a traceback u
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from types import FrameType
 
 import click
 import typer
@@ -31,6 +34,11 @@ CLICK_ERRORS: tuple[type[Exception], ...] = tuple(
 ABORTS: tuple[type[BaseException], ...] = tuple({click.exceptions.Abort, typer.Abort})
 
 INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+INTERRUPT_MESSAGE = "interrupted: finished stages are kept; run the same command again to resume"
+# after Ctrl-C the run unwinds (a stage being built keeps its scratch directory) and exits; if it has not
+# exited this many seconds later (a library stuck at exit, e.g. a thread left waiting by an interrupted
+# import, seen once in a dozen interrupted runs), it is ended with the same message and code
+INTERRUPT_GRACE_SECONDS = 15.0
 
 
 def _error(message: str) -> None:
@@ -39,8 +47,22 @@ def _error(message: str) -> None:
 
 
 def _interrupted() -> None:
-    err_console.print("interrupted: finished stages are kept; run the same command again to resume")
+    err_console.print(INTERRUPT_MESSAGE)
     sys.exit(INTERRUPTED)
+
+
+def _force_exit() -> None:
+    err_console.print(INTERRUPT_MESSAGE)
+    sys.stderr.flush()
+    os._exit(INTERRUPTED)
+
+
+def _on_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C: raise KeyboardInterrupt as Python does, and make sure the process ends soon after."""
+    watchdog = threading.Timer(INTERRUPT_GRACE_SECONDS, _force_exit)
+    watchdog.daemon = True
+    watchdog.start()
+    raise KeyboardInterrupt
 
 
 def main() -> None:
@@ -49,6 +71,17 @@ def main() -> None:
     Typer's standalone mode would turn Ctrl-C into a silent exit 130 before any handler of ours runs, so the
     app runs in non-standalone mode and this function does what standalone mode did for usage errors."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.default_int_handler:  # not where SIGINT is ignored
+        signal.signal(signal.SIGINT, _on_interrupt)
+    try:
+        _main()
+    finally:  # main() may run inside another program (tests): its handler is given back
+        if previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _main() -> None:
     try:
         code = app(standalone_mode=False)
     except XltError as exc:
