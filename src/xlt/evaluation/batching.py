@@ -10,7 +10,7 @@ predictions agree up to the numerical noise of different batch shapes.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from datasets import Dataset, concatenate_datasets
@@ -25,6 +25,15 @@ def language_free(kind: Any) -> bool:
     """Whether `kind` (or the model a smoothed kind wraps) predicts the same whatever the language."""
     base = getattr(kind, "kind", kind)
     return getattr(base.encoder, "post_pooling", None) is None
+
+
+def split_back(values: Sequence[Any], sizes: Sequence[int]) -> list[list[Any]]:
+    """`values` of concatenated sets cut back into the sets, of `sizes` items each, in order."""
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(list(values[start : start + size]))
+        start += size
+    return parts
 
 
 def predict_sets(
@@ -61,9 +70,6 @@ def predict_sets(
             continue
         joint = concatenate_datasets([sets[key][0] for key in group])
         flat = kind.predict(joint, batch_size=batch_size, precision=precision, language=None)
-        start = 0
-        for key in group:
-            end = start + len(sets[key][0])
-            predictions[key] = list(flat[start:end])
-            start = end
+        parts = split_back(flat, [len(sets[key][0]) for key in group])
+        predictions |= dict(zip(group, parts, strict=True))
     return predictions

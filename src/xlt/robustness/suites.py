@@ -31,7 +31,7 @@ from datasets import Dataset, concatenate_datasets
 
 from xlt.core.sampling import subset_rows
 from xlt.data.schema import TaskType
-from xlt.evaluation.batching import language_free, predict_sets
+from xlt.evaluation.batching import language_free, predict_sets, split_back
 from xlt.metrics import get_metric
 from xlt.models.precision import Precision
 from xlt.robustness.attack import attack_predictions, similarity_attack
@@ -110,7 +110,8 @@ def _scored(kind: TaskKind, data: Dataset, pred: list[Any]) -> Scored:
     return Scored(float(kind.score(data, pred)), list(pred), list(kind.gold(data)))
 
 
-# a language's clean test predictions made before the suites (the evaluate step's): ids, pred, gold
+# language -> its clean test predictions made before the suites (predictions.json of the evaluate step):
+# the entries' `ids` and `pred` are used
 Known = Mapping[str, Mapping[str, Any]]
 
 
@@ -131,8 +132,8 @@ def run_suites(
     every suite. Each suite predicts the sets of all languages in one pass (`predict_sets`)."""
     limit = config.max_examples or max_examples
     results: dict[str, dict[str, dict[str, Any]]] = {}
-    clean_cache: dict[str, tuple[Dataset, Scored]] = {}
     clean_data_cache: dict[str, Dataset] = {}
+    clean_scores: dict[str, Scored] = {}
 
     def scored(sets: Mapping[Any, tuple[Dataset, str]]) -> dict[Any, Scored]:
         predictions = predict_sets(kind, sets, precision=precision)
@@ -145,18 +146,17 @@ def run_suites(
         return {language: clean_data_cache[language] for language in languages}
 
     def clean_all() -> dict[str, tuple[Dataset, Scored]]:
+        data = clean_data()
         missing: dict[str, tuple[Dataset, str]] = {}
-        for language, data in clean_data().items():
-            if language in clean_cache:
-                continue
-            reused = _reuse(kind, known, language, data)
-            if reused is not None:
-                clean_cache[language] = (data, reused)
-            else:
-                missing[language] = (data, language)
-        for language, value in scored(missing).items():
-            clean_cache[language] = (missing[language][0], value)
-        return {language: clean_cache[language] for language in languages}
+        for language in languages:
+            if language not in clean_scores:
+                reused = _reuse(kind, known, language, data[language])
+                if reused is not None:
+                    clean_scores[language] = reused
+                else:
+                    missing[language] = (data[language], language)
+        clean_scores.update(scored(missing))
+        return {language: (data[language], clean_scores[language]) for language in languages}
 
     def entries_of(suite: str) -> dict[str, dict[str, Any]]:
         """The suite's rows; none where it does not apply to this target."""
@@ -277,13 +277,9 @@ def _attack_all(
     joint = concatenate_datasets(list(sets.values()))
     strata = [k for k, data in enumerate(sets.values()) for _ in range(len(data))]
     before, after = attack(joint, None, strata)
-    split: dict[str, tuple[Dataset, Attacked]] = {}
-    start = 0
-    for language, data in sets.items():
-        end = start + len(data)
-        split[language] = (data, (before[start:end], after[start:end]))
-        start = end
-    return split
+    sizes = [len(data) for data in sets.values()]
+    parts = zip(sets.items(), split_back(before, sizes), split_back(after, sizes), strict=True)
+    return {language: (data, (clean, attacked)) for (language, data), clean, attacked in parts}
 
 
 def _same_language(task: TaskSpec, data_dir: Path, language: str, ids: list[str]) -> Dataset:

@@ -165,25 +165,15 @@ class StudyConfig(BaseModel):
 
     def target_training(self, target: TargetEntry) -> TrainingConfig:
         """training.target with the target's own overrides applied (validated like the rest)."""
-        if not target.training:
-            return self.training.target
-        try:
-            return TrainingConfig.model_validate({**self.training.target.model_dump(), **target.training})
-        except ValidationError as exc:
-            raise format_validation_error(exc, f"targets[{target.task}].training") from None
+        return _overridden(self.training.target, target.training, f"targets[{target.task}].training")
 
     def intermediate_training(self, name: str) -> TrainingConfig:
         """training.intermediate with the intermediate's own overrides applied (validated like the rest)."""
         entry = next(
             (e for e in self.intermediates if isinstance(e, IntermediateEntry) and e.task == name), None
         )
-        if entry is None or not entry.training:
-            return self.training.intermediate
-        merged = {**self.training.intermediate.model_dump(), **entry.training}
-        try:
-            return TrainingConfig.model_validate(merged)
-        except ValidationError as exc:
-            raise format_validation_error(exc, f"intermediates[{name}].training") from None
+        overrides = entry.training if entry is not None else None
+        return _overridden(self.training.intermediate, overrides, f"intermediates[{name}].training")
 
     def intermediates_for(self, target: TargetEntry) -> list[str]:
         study_wide = [e.task if isinstance(e, IntermediateEntry) else e for e in self.intermediates]
@@ -205,6 +195,16 @@ class StudyConfig(BaseModel):
 
     def hash(self) -> str:
         return config_hash(self.resolved())
+
+
+def _overridden(base: TrainingConfig, overrides: dict[str, Any] | None, source: str) -> TrainingConfig:
+    """`base` with a task's own settings applied, validated like the rest; errors name `source`."""
+    if not overrides:
+        return base
+    try:
+        return TrainingConfig.model_validate({**base.model_dump(), **overrides})
+    except ValidationError as exc:
+        raise format_validation_error(exc, source) from None
 
 
 def format_validation_error(exc: ValidationError, source: str) -> ConfigError:

@@ -221,15 +221,16 @@ def train(work: StageWork) -> None:
         kind.model.eval()
 
     key = stage.training_key()
-    donor = work.store.trained_by(key) if key is not None and work.store is not None else None
-    if donor is not None and not work.build.done("train"):
-        _reuse_training(work, donor, key)
-        restore()
-        return
+    if key is not None and work.store is not None and not work.build.done("train"):
+        donor = work.store.trained_by(key)  # a stage that trained this very model already
+        if donor is not None:
+            _reuse_training(work, donor, key)
+            restore()
+            return
     _run(work, "train", action, restore)
 
 
-def _reuse_training(work: StageWork, donor: str, key: str | None) -> None:
+def _reuse_training(work: StageWork, donor: str, key: str) -> None:
     """The train step's output copied from `donor`, a finished stage with the same training key: the same
     model, trained once (its files, dev curve and verdict; the record names where it came from)."""
     assert work.store is not None
