@@ -81,3 +81,6 @@ def test_the_cache_stays_bounded(tiny_encoder_dir: Path, monkeypatch: pytest.Mon
         lengths = encoder.token_lengths(texts[start : start + 5])
         assert lengths == [len(encoder.tokenizer(t)["input_ids"]) for t in texts[start : start + 5]]
     assert all(len(cache) <= 10 for cache in tokens._CACHES.values())
+    # a call mixing cached texts with enough new ones to evict them still gets every text's ids
+    mixed = texts[-5:] + [f"another text {i}" for i in range(8)]
+    assert encoder.token_lengths(mixed) == [len(encoder.tokenizer(t)["input_ids"]) for t in mixed]

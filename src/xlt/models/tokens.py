@@ -32,7 +32,9 @@ def token_ids(
     names everything that changes them (tokenizer files, prefix, length limit)."""
     cache = _CACHES.setdefault(setting, {})
     keys: list[Hashable] = list(texts) if pairs is None else list(zip(texts, pairs, strict=True))
-    missing = list(dict.fromkeys(k for k in keys if k not in cache))
+    # this call's hits are taken before any eviction, which may drop them from the cache
+    found = {k: cache[k] for k in keys if k in cache}
+    missing = list(dict.fromkeys(k for k in keys if k not in found))
     if missing:
         if len(cache) + len(missing) > MAX_ENTRIES:
             for key in list(cache)[: len(cache) // 2 + 1]:
@@ -43,8 +45,8 @@ def token_ids(
             first, second = zip(*missing, strict=True)
             encoded = tokenizer(list(first), list(second), truncation="longest_first", max_length=max_length)
         for key, ids in zip(missing, encoded["input_ids"], strict=True):
-            cache[key] = np.asarray(ids, dtype=np.int64)
-    return [cache[k] for k in keys]
+            found[key] = cache[key] = np.asarray(ids, dtype=np.int64)
+    return [found[k] for k in keys]
 
 
 def pad(ids: list[np.ndarray], pad_id: int, side: str = "right") -> dict[str, torch.Tensor]:
