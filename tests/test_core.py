@@ -38,6 +38,31 @@ def test_atomic_directory_cleans_leftover_partial(tmp_path: Path) -> None:
     assert (tmp_path / "stage" / "done").read_text() == "ok"
 
 
+def test_atomic_directory_leaves_a_live_process_alone_and_keeps_a_valid_cache(tmp_path: Path) -> None:
+    """Two studies preparing the same cached encoder at once: neither deletes the other's scratch, and the
+    one finishing second keeps the first one's valid copy instead of replacing it under its readers."""
+    import os
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    live = tmp_path / f".cache.{os.getppid()}.partial"
+    gone = tmp_path / f".cache.{int(dead.stdout)}.partial"
+    other = tmp_path / ".cache.v2.partial"  # the scratch of a directory named "cache.v2"
+    for path in (live, gone, other):
+        path.mkdir()
+    with atomic_directory(tmp_path / "cache", keep_existing=lambda d: (d / "ok").exists()) as scratch:
+        (scratch / "ok").write_text("first")
+    assert live.exists() and other.exists() and not gone.exists()
+    with atomic_directory(tmp_path / "cache", keep_existing=lambda d: (d / "ok").exists()) as scratch:
+        (scratch / "ok").write_text("second")
+    assert (tmp_path / "cache" / "ok").read_text() == "first"
+    with atomic_directory(tmp_path / "cache") as scratch:
+        (scratch / "ok").write_text("third")
+    assert (tmp_path / "cache" / "ok").read_text() == "third"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["cache", live.name, other.name])
+
+
 def test_config_hash_ignores_key_order_but_not_values() -> None:
     assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
     assert config_hash({"a": 1}) != config_hash({"a": 2})

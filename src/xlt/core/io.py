@@ -97,20 +97,40 @@ def atomic_write_json(path: Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextlib.contextmanager
-def atomic_directory(final: Path) -> Iterator[Path]:
+def atomic_directory(final: Path, keep_existing: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Build a directory under a temporary name and rename it into place when the block succeeds.
 
-    A leftover temporary directory from an interrupted run is removed first, so a restarted stage
-    begins from a clean slate.
+    The temporary name carries the process id, so two processes building the same directory at once (two
+    studies preparing the same cached encoder) never share or delete each other's scratch. Leftovers of
+    processes that are gone (an interrupted run) are removed first, so a restarted build begins from a
+    clean slate. `keep_existing`, for caches whose content does not depend on who built them: when the
+    block ends and `final` exists and passes this check (another process finished first), the new build
+    is discarded instead of replacing it under that process's readers.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.partial"
+    for stale in final.parent.glob(f".{final.name}.*partial"):
+        owner = stale.name[len(final.name) + 2 : -len(".partial")].rstrip(".")
+        if owner == "" or (owner.isdigit() and not _pid_alive(int(owner))):
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = final.parent / f".{final.name}.{os.getpid()}.partial"
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
         yield tmp
+        if final.exists() and keep_existing is not None and keep_existing(final):
+            return
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)

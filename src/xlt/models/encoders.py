@@ -228,7 +228,8 @@ def prepare_me5_small(force: bool = False) -> Path:
         / "multilingual-e5-small"
         / "tokenizer.json"
     )
-    with atomic_directory(target) as tmp:
+    # another process (a second study) may finish the same conversion first: its valid copy is kept
+    with atomic_directory(target, keep_existing=lambda d: _cache_is_valid(d, pinned)) as tmp:
         write_hf_directory(bin_path, tokenizer, tmp)
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
         for file_name, expected in pinned.items():
