@@ -45,7 +45,9 @@ def test_atomic_directory_leaves_a_live_process_alone_and_keeps_a_valid_cache(tm
     import subprocess
     import sys
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     live = tmp_path / f".cache.{os.getppid()}.partial"
     gone = tmp_path / f".cache.{int(dead.stdout)}.partial"
     other = tmp_path / ".cache.v2.partial"  # the scratch of a directory named "cache.v2"
