@@ -4,6 +4,9 @@ A stage directory appears only when its stage has finished (it is built under a 
 renamed), so its presence is the completion marker. A failed stage leaves a record under `failed/`.
 A finished stage is reused only while it is intact: `stage.json` lists the sha256 of every file the stage
 holds, and a stage with a file missing or changed counts as not finished (it is rebuilt, never read).
+The one exception is trained weights (`*.safetensors`): a study kept without them (in git, where they do not
+belong) keeps its results, and a stage whose weights another stage still needs is retrained first; its new
+`stage.json` says what it replaced (`replaces`: the old best dev score and predictions hash).
 While a stage is built, its scratch directory records the steps already complete (`build.json`); a stage
 interrupted by a kill or Ctrl-C continues from them when it is run again with the same spec, code,
 libraries, device and precision, and starts afresh otherwise.
@@ -36,6 +39,8 @@ WORK_DIR = "work"
 # the files every finished stage of a kind holds, checked for stages finished before `stage.json` listed
 # its files (an intermediate's trained weights, a target's predictions)
 REQUIRED_BY_KIND = {"intermediate": ("encoder.safetensors",), "target": ("predictions.json",)}
+# files a finished stage (one that lists its files) may lose without losing its results: trained weights
+WEIGHTS_SUFFIX = ".safetensors"
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,8 @@ class RunStore:
         required = files if files is not None else REQUIRED_BY_KIND.get(str(record.get("kind")), ())
         for name in required:
             path = directory / name
+            if not path.is_file() and files is not None and name.endswith(WEIGHTS_SUFFIX):
+                continue  # weights not kept: `missing_weights`
             if not path.is_file():
                 return f"{name} is missing"
             if files is not None and cached_sha256_file(path) != files[name]:
@@ -158,8 +165,18 @@ class RunStore:
         return None
 
     def is_done(self, stage_id: str) -> bool:
-        """Finished and intact: safe to reuse."""
+        """Finished and intact: safe to reuse (its weights may not have been kept: `missing_weights`)."""
         return self.finished(stage_id) and self.damage(stage_id) is None
+
+    def missing_weights(self, stage_id: str) -> list[str]:
+        """The trained-weights files a finished stage was built with and no longer holds (a study kept
+        without its weights): its results stand; a stage that needs the weights retrains it first."""
+        try:
+            files = self.read_record(stage_id).get("files") or {}
+        except (OSError, ValueError):
+            return []
+        directory = self.stage_dir(stage_id)
+        return [n for n in files if n.endswith(WEIGHTS_SUFFIX) and not (directory / n).is_file()]
 
     def trained_by(self, key: str) -> str | None:
         """A finished, intact stage whose trained model has training key `key` (recorded under
@@ -171,7 +188,11 @@ class RunStore:
                 record = self.read_record(directory.name)
             except (OSError, ValueError):
                 continue
-            if (record.get("trained_model") or {}).get("key") == key and self.is_done(directory.name):
+            if (
+                (record.get("trained_model") or {}).get("key") == key
+                and self.is_done(directory.name)
+                and not self.missing_weights(directory.name)
+            ):
                 return directory.name
         return None
 
@@ -230,12 +251,15 @@ class RunStore:
         On failure the scratch directory is removed and the error is recorded under failed/; on an
         interruption (KeyboardInterrupt, SystemExit) it is kept so that the next run continues it.
         """
-        if self.is_done(stage_id):
+        if self.is_done(stage_id) and not self.missing_weights(stage_id):
             raise RuntimeError(f"stage {stage_id} is already finished; refusing to overwrite it")
+        replaces = self._replaced(stage_id)
         failed = self.failed_dir / f"{stage_id}.json"
         build = self._open_build(stage_id, spec, provenance)
         try:
             yield build
+            if replaces is not None:
+                build.outcome["replaces"] = replaces
             shutil.rmtree(build.directory / WORK_DIR, ignore_errors=True)
             atomic_write_json(
                 build.directory / STAGE_RECORD,
@@ -263,6 +287,18 @@ class RunStore:
         if failed.exists():
             failed.unlink()
 
+    def _replaced(self, stage_id: str) -> dict[str, Any] | None:
+        """What a rebuild of a finished stage (retrained for its weights) replaces, for its new record."""
+        if not self.is_done(stage_id):
+            return None
+        record = self.read_record(stage_id)
+        return {
+            "git_commit": (record.get("provenance") or {}).get("git_commit"),
+            "best_dev": (record.get("convergence") or {}).get("best_dev"),
+            "predictions_sha256": (record.get("files") or {}).get("predictions.json"),
+            "why": "its weights were not kept and a later stage needs them",
+        }
+
     def provenance(self, stage_id: str) -> dict[str, Any] | None:
         """What a finished stage was built with; None for stages built before xlt recorded it."""
         recorded: dict[str, Any] | None = self.read_record(stage_id).get("provenance")
@@ -283,6 +319,10 @@ class RunStore:
         for stage_id in stage_ids:
             if self.finished(stage_id) and (damage := self.damage(stage_id)) is not None:
                 out.append(StageStatus(stage_id, "pending", f"damaged ({damage}): the next run rebuilds it"))
+            elif self.finished(stage_id) and self.missing_weights(stage_id):
+                out.append(
+                    StageStatus(stage_id, "done", "weights not kept: retrained if a later stage needs them")
+                )
             elif self.finished(stage_id):
                 out.append(StageStatus(stage_id, "done"))
             elif (failure := self.failure(stage_id)) is not None:

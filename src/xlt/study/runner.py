@@ -26,7 +26,33 @@ class RunOutcome:
     skipped: dict[str, str] = field(default_factory=dict)
     # finished stages reused although built with another precision than `auto` resolves to here
     warnings: dict[str, str] = field(default_factory=dict)
+    # finished stages retrained because their weights were not kept and a pending stage needs them
+    weights_rebuilt: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def _with_weights(todo: list[Stage], store: RunStore, console: Console, outcome: RunOutcome) -> list[Stage]:
+    """`todo` with every finished parent whose weights were not kept (a study kept in git) retrained just
+    before the first pending stage that loads them."""
+    ordered: list[Stage] = []
+    queued = {stage.stage_id for stage in todo}
+    for stage in todo:
+        parent = stage.parent
+        if parent is not None and parent.stage_id not in queued and store.missing_weights(parent.stage_id):
+            queued.add(parent.stage_id)
+            if parent.stage_id in outcome.reused:
+                outcome.reused.remove(parent.stage_id)
+            outcome.weights_rebuilt.append(parent.stage_id)
+            console.print(
+                Text.assemble(
+                    (f"stage {parent.stage_id}:", "yellow"),
+                    f" finished, but its weights were not kept; retraining it for {stage.stage_id}",
+                ),
+                soft_wrap=True,
+            )
+            ordered.append(parent)
+        ordered.append(stage)
+    return ordered
 
 
 def precision_warning(stage: Stage, store: RunStore) -> str | None:
@@ -94,6 +120,8 @@ def run_plan(
                 todo.append(stage)
                 continue
             progress.advance(study_bar)
+        todo = _with_weights(todo, store, console, outcome)
+        progress.update(study_bar, total=len(stages) + len(outcome.weights_rebuilt))
 
         def finished(stage: Stage, state: str, detail: str) -> None:
             if state == "done":

@@ -1,0 +1,67 @@
+"""A study kept without its trained weights (in git, where only results belong) keeps its results: nothing is
+rebuilt for them, and a stage whose weights a pending stage needs is retrained first, with identical
+results and a record of what it replaced."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from rich.console import Console
+
+from tests.test_study import tiny_study
+from xlt.runs.store import RunStore
+from xlt.study.config import load_study
+from xlt.study.plan import build_plan
+from xlt.study.results import write_results
+from xlt.study.runner import run_plan
+from xlt.study.similarity import trained_stages
+
+
+def _scores(payload: dict) -> dict[tuple[str, str, int], float]:
+    return {(r["intermediate"], r["language"], r["seed"]): r["score"] for r in payload["scores"]}
+
+
+def test_a_study_without_its_weights_keeps_its_results_and_retrains_only_what_is_needed(
+    tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
+) -> None:
+    plan = build_plan(load_study(tiny_study(tmp_path, tiny_encoder_dir)))
+    store = RunStore(tmp_path / "runs" / "tiny")
+    assert len(run_plan(plan, store, data_dir, show_progress=False).done) == 6
+    reference = _scores(write_results(plan, store))
+
+    kept = RunStore(tmp_path / "kept")  # what a clone holds: everything but the weights
+    shutil.copytree(store.root, kept.root, ignore=shutil.ignore_patterns("*.safetensors"))
+    assert not list(kept.root.rglob("*.safetensors"))
+    stamps = {p.name: p.stat().st_mtime_ns for p in kept.stages_dir.iterdir()}
+    again = run_plan(plan, kept, data_dir, show_progress=False)
+    assert again.done == [] and len(again.reused) == 6 and not again.weights_rebuilt
+    assert {p.name: p.stat().st_mtime_ns for p in kept.stages_dir.iterdir()} == stamps
+    assert _scores(write_results(plan, kept)) == reference
+    statuses = kept.status([s.stage_id for s in plan.stages])
+    assert all(s.state == "done" for s in statuses)
+    assert any("weights not kept" in s.detail for s in statuses)
+    # trained-model similarities need weights: a weightless stage is not offered to them
+    assert trained_stages(plan, kept).models == {}
+
+    # a target that had not finished: its intermediate is retrained first, the same model again
+    target = next(s for s in plan.targets if s.parent is not None)
+    parent = target.parent
+    assert parent is not None
+    before = kept.read_record(parent.stage_id)
+    shutil.rmtree(kept.stage_dir(target.stage_id))
+    console = Console(record=True, width=200)
+    resumed = run_plan(plan, kept, data_dir, show_progress=False, console=console)
+    assert resumed.weights_rebuilt == [parent.stage_id]
+    assert resumed.done == [parent.stage_id, target.stage_id]
+    assert parent.stage_id not in resumed.reused
+    assert "its weights were not kept; retraining it" in console.export_text()
+    after = kept.read_record(parent.stage_id)
+    assert after["replaces"]["best_dev"] == before["convergence"]["best_dev"]
+    assert after["convergence"]["best_dev"] == before["convergence"]["best_dev"]
+    weights = [name for name in before["files"] if name.endswith(".safetensors")]
+    assert weights and all(after["files"][n] == before["files"][n] for n in weights)  # bit for bit
+    assert not kept.missing_weights(parent.stage_id)
+    assert _scores(write_results(plan, kept)) == reference
+    json.dumps(after)  # the record stays plain JSON
