@@ -65,3 +65,17 @@ def test_a_study_without_its_weights_keeps_its_results_and_retrains_only_what_is
     assert not kept.missing_weights(parent.stage_id)
     assert _scores(write_results(plan, kept)) == reference
     json.dumps(after)  # the record stays plain JSON
+
+
+def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) -> None:
+    """Each intermediate is followed by its targets, so a study stopped between stages leaves no
+    intermediate whose weights several pending targets still need."""
+    from xlt.study.runner import _depth_first
+
+    plan = build_plan(load_study(tiny_study(tmp_path, tiny_encoder_dir)))
+    ordered = _depth_first(plan.stages)
+    assert sorted(s.stage_id for s in ordered) == sorted(s.stage_id for s in plan.stages)
+    position = {stage.stage_id: i for i, stage in enumerate(ordered)}
+    for stage in plan.targets:
+        if stage.parent is not None:
+            assert position[stage.stage_id] == position[stage.parent.stage_id] + 1

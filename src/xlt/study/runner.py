@@ -31,6 +31,28 @@ class RunOutcome:
     seconds: float = 0.0
 
 
+def _depth_first(todo: list[Stage]) -> list[Stage]:
+    """`todo` with each stage followed by the pending stages built on it (plan order otherwise): an
+    intermediate's weights are needed only until its targets finish, so a study stopped at any point (a
+    session's end) leaves at most one intermediate whose targets still need it."""
+    pending = {stage.stage_id for stage in todo}
+    children: dict[str, list[Stage]] = {}
+    for stage in todo:
+        if stage.parent is not None and stage.parent.stage_id in pending:
+            children.setdefault(stage.parent.stage_id, []).append(stage)
+    ordered: list[Stage] = []
+
+    def emit(stage: Stage) -> None:
+        ordered.append(stage)
+        for child in children.get(stage.stage_id, []):
+            emit(child)
+
+    for stage in todo:
+        if stage.parent is None or stage.parent.stage_id not in pending:
+            emit(stage)
+    return ordered
+
+
 def _with_weights(todo: list[Stage], store: RunStore, console: Console, outcome: RunOutcome) -> list[Stage]:
     """`todo` with every finished parent whose weights were not kept (a study kept in git) retrained just
     before the first pending stage that loads them."""
@@ -120,7 +142,7 @@ def run_plan(
                 todo.append(stage)
                 continue
             progress.advance(study_bar)
-        todo = _with_weights(todo, store, console, outcome)
+        todo = _with_weights(_depth_first(todo), store, console, outcome)
         progress.update(study_bar, total=len(stages) + len(outcome.weights_rebuilt))
 
         def finished(stage: Stage, state: str, detail: str) -> None:
