@@ -4,6 +4,7 @@ MDE) or not measured."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -43,3 +44,35 @@ def test_semb_claim_from_the_ranker_summary(tmp_path: Path) -> None:
     assert verdict.verdict == "agrees" and "semb 0.010" in verdict.evidence
     page = "\n".join(published_section([("s", tmp_path, pd.DataFrame())]))
     assert page.count("**xlt: ") == len(CLAIMS) and "not measured" in page  # RS-DA and the gains
+
+
+def _tatoeba_study(directory: Path, offsets: dict[str, float], max_examples: int | None) -> Path:
+    """A study directory whose untrained me5-small scored MTEB's published accuracy plus `offsets`
+    (points) on the Tatoeba languages given (canonical codes)."""
+    published = {"af": 88.5, "am": 80.95238095238095, "zh": 91.4, "kab": 22.7, "de": 97.39999999999999}
+    stage = "tgt-tatoeba-me5-small-s1-0123456789ab"
+    (directory / "stages" / stage).mkdir(parents=True)
+    spec = {"evaluation": {"max_examples": max_examples}}
+    (directory / "stages" / stage / "stage.json").write_text(json.dumps(spec))
+    pd.DataFrame([
+        {"encoder": "me5-small", "target": "tatoeba", "intermediate": "none", "variant": "standard",
+         "language": lang, "seed": 1, "score": (published[lang] + offset) / 100, "stage_id": stage}
+        for lang, offset in offsets.items()
+    ]).to_csv(directory / "results.csv", index=False)  # fmt: skip
+    return directory
+
+
+def test_mteb_tatoeba_claim_compares_full_evaluations_with_the_published_scores(tmp_path: Path) -> None:
+    check = next(c for c in CLAIMS if c.source.startswith("MTEB")).check
+    close = {"af": 0.5, "am": -0.3, "zh": 0.2, "kab": 0.1, "de": -0.4}
+    verdict = check([("s", _tatoeba_study(tmp_path / "close", close, None), pd.DataFrame())])
+    assert verdict.verdict == "agrees" and "5 languages" in verdict.evidence
+    assert "mean difference +0.02 points" in verdict.evidence
+    far = {lang: offset - 10 for lang, offset in close.items()}
+    verdict = check([("s", _tatoeba_study(tmp_path / "far", far, None), pd.DataFrame())])
+    assert verdict.verdict == "disagrees" and "5 languages lower" in verdict.evidence
+    spread = {"af": 3.0, "am": -3.0, "zh": 1.0, "kab": -2.0, "de": 2.5}
+    verdict = check([("s", _tatoeba_study(tmp_path / "spread", spread, None), pd.DataFrame())])
+    assert verdict.verdict == "not shown"
+    capped = check([("s", _tatoeba_study(tmp_path / "capped", close, 200), pd.DataFrame())])
+    assert capped.verdict == "not measured"  # 200 candidates make retrieval easier than MTEB's 1000
