@@ -118,3 +118,24 @@ def test_report_of_a_baseline_study_shows_the_summary(tmp_path: Path) -> None:
     assert systems.loc[0, OVERALL] == pytest.approx(0.625)
     assert len(pd.read_csv(tmp_path / "report" / "xtreme_r_tasks.csv")) == len(XTREME_R_TASKS)
     assert "<h2>XTREME-R summary</h2>" in report.html.read_text()
+
+
+def test_report_of_a_tatoeba_only_study(tmp_path: Path) -> None:
+    """Tatoeba alone (examples/tatoeba-full.yaml) has no per-language rows for the languages section: the
+    report is written without it (it raised KeyError 'distance')."""
+    scores = score_rows([row for row in HAND if row[1] == "tatoeba"])
+    payload = {
+        "study": "tatoeba-full",
+        "config": {"seeds": [1], "targets": [{"task": "tatoeba"}], "evaluation": {}},
+        "config_hash": "0" * 16,
+        "xlt_version": "test",
+        "git_commit": "test",
+        "confidence": 0.95,
+        "scores": json.loads(scores.to_json(orient="records")),
+        "gains": [],
+        "robustness": [],
+        "robust_gains": [],
+    }
+    (tmp_path / "results.json").write_text(json.dumps(payload))
+    text = build_report(tmp_path, None, permutations=20).markdown.read_text()
+    assert "## XTREME-R summary" in text and "## Languages" not in text

@@ -369,7 +369,10 @@ def _similarity_section(analysis: TransferAnalysis, out: Path, confidence: float
 
 
 def _languages_section(languages: pd.DataFrame, out: Path) -> list[str]:
-    """Zero-shot drop and mean gain against typological distance, pre-training size and script."""
+    """Zero-shot drop and mean gain against typological distance, pre-training size and script; nothing
+    for a study whose only targets have no per-language baseline rows here (Tatoeba alone)."""
+    if languages.empty:
+        return []
     figs = out / "figures"
     write_csv(languages, out / "languages.csv")
     sections = [
