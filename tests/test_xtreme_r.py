@@ -92,13 +92,13 @@ def test_a_study_without_xtreme_r_tasks_has_no_summary() -> None:
     assert xtreme_r_summary(score_rows(rows)).systems.empty
 
 
-def test_report_of_a_baseline_study_shows_the_summary(tmp_path: Path) -> None:
-    """A study without intermediates has no gains, but its XTREME-R tasks make a report."""
-    rows = [row for row in HAND if row[0] == "none"]
-    scores = score_rows(rows)
+def _write_results(
+    directory: Path, study: str, seeds: list[int], targets: list[str], scores: pd.DataFrame
+) -> None:
+    """The results.json of a study without intermediates that scored `scores`."""
     payload = {
-        "study": "xtreme-r-baseline",
-        "config": {"seeds": [1, 2], "targets": [{"task": "xnli"}, {"task": "lareqa"}], "evaluation": {}},
+        "study": study,
+        "config": {"seeds": seeds, "targets": [{"task": t} for t in targets], "evaluation": {}},
         "config_hash": "0" * 16,
         "xlt_version": "test",
         "git_commit": "test",
@@ -108,7 +108,14 @@ def test_report_of_a_baseline_study_shows_the_summary(tmp_path: Path) -> None:
         "robustness": [],
         "robust_gains": [],
     }
-    (tmp_path / "results.json").write_text(json.dumps(payload))
+    (directory / "results.json").write_text(json.dumps(payload))
+
+
+def test_report_of_a_baseline_study_shows_the_summary(tmp_path: Path) -> None:
+    """A study without intermediates has no gains, but its XTREME-R tasks make a report."""
+    rows = [row for row in HAND if row[0] == "none"]
+    scores = score_rows(rows)
+    _write_results(tmp_path, "xtreme-r-baseline", [1, 2], ["xnli", "lareqa"], scores)
     report = build_report(tmp_path, None, permutations=20)
     text = report.markdown.read_text()
     assert "No gains" in text and "## XTREME-R summary" in text
@@ -124,18 +131,6 @@ def test_report_of_a_tatoeba_only_study(tmp_path: Path) -> None:
     """Tatoeba alone (examples/tatoeba-full.yaml) has no per-language rows for the languages section: the
     report is written without it (it raised KeyError 'distance')."""
     scores = score_rows([row for row in HAND if row[1] == "tatoeba"])
-    payload = {
-        "study": "tatoeba-full",
-        "config": {"seeds": [1], "targets": [{"task": "tatoeba"}], "evaluation": {}},
-        "config_hash": "0" * 16,
-        "xlt_version": "test",
-        "git_commit": "test",
-        "confidence": 0.95,
-        "scores": json.loads(scores.to_json(orient="records")),
-        "gains": [],
-        "robustness": [],
-        "robust_gains": [],
-    }
-    (tmp_path / "results.json").write_text(json.dumps(payload))
+    _write_results(tmp_path, "tatoeba-full", [1], ["tatoeba"], scores)
     text = build_report(tmp_path, None, permutations=20).markdown.read_text()
     assert "## XTREME-R summary" in text and "## Languages" not in text
