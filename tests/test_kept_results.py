@@ -68,8 +68,8 @@ def test_a_study_without_its_weights_keeps_its_results_and_retrains_only_what_is
 
 
 def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) -> None:
-    """Each intermediate is followed by its targets, so a study stopped between stages leaves no
-    intermediate whose weights several pending targets still need."""
+    """Baselines first, then each intermediate followed by its targets, so a study stopped between stages
+    leaves no intermediate whose weights several pending targets still need."""
     from xlt.study.runner import _depth_first
 
     plan = build_plan(load_study(tiny_study(tmp_path, tiny_encoder_dir)))
@@ -79,3 +79,5 @@ def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) 
     for stage in plan.targets:
         if stage.parent is not None:
             assert position[stage.stage_id] == position[stage.parent.stage_id] + 1
+    baselines = [position[s.stage_id] for s in plan.targets if s.parent is None]
+    assert sorted(baselines) == list(range(len(baselines)))  # every baseline before any intermediate

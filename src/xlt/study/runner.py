@@ -32,9 +32,10 @@ class RunOutcome:
 
 
 def _depth_first(todo: list[Stage]) -> list[Stage]:
-    """`todo` with each stage followed by the pending stages built on it (plan order otherwise): an
-    intermediate's weights are needed only until its targets finish, so a study stopped at any point (a
-    session's end) leaves at most one intermediate whose targets still need it."""
+    """`todo` with the stages nothing pending builds on first (the baselines, in plan order), then each
+    other stage followed by the pending stages built on it: an intermediate's weights are needed only
+    until its targets finish, so a study stopped at any point (a session's end) leaves at most one
+    intermediate whose targets still need it, and every finished intermediate has its baselines."""
     pending = {stage.stage_id for stage in todo}
     children: dict[str, list[Stage]] = {}
     for stage in todo:
@@ -47,9 +48,11 @@ def _depth_first(todo: list[Stage]) -> list[Stage]:
         for child in children.get(stage.stage_id, []):
             emit(child)
 
-    for stage in todo:
-        if stage.parent is None or stage.parent.stage_id not in pending:
-            emit(stage)
+    roots = [stage for stage in todo if stage.parent is None or stage.parent.stage_id not in pending]
+    # stages that train nothing others build on first (the baselines every gain needs), then each
+    # intermediate with its targets
+    for stage in sorted(roots, key=lambda stage: stage.stage_id in children):
+        emit(stage)
     return ordered
 
 
