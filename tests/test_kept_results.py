@@ -42,6 +42,12 @@ def test_a_study_without_its_weights_keeps_its_results_and_retrains_only_what_is
     statuses = kept.status([s.stage_id for s in plan.stages])
     assert all(s.state == "done" for s in statuses)
     assert any("weights not kept" in s.detail for s in statuses)
+    from typer.testing import CliRunner
+
+    from xlt.cli.main import app
+
+    shown = CliRunner().invoke(app, ["status", str(kept.root)], env={"COLUMNS": "400"})
+    assert shown.exit_code == 0 and "weights not kept" in shown.output
     # trained-model similarities need weights: a weightless stage is not offered to them
     assert trained_stages(plan, kept).models == {}
 

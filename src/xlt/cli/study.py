@@ -242,7 +242,8 @@ def status_command(study_dir: Annotated[Path, typer.Argument(help="study directo
         if status.state == "done":
             verdict = convergence(store, stage)
             verdicts[verdict] = verdicts.get(verdict, 0) + 1
-            detail = (store.outcome(stage.stage_id, CONVERGENCE) or {}).get("stopped", "")
+            stopped = (store.outcome(stage.stage_id, CONVERGENCE) or {}).get("stopped", "")
+            detail = "; ".join(part for part in (stopped, status.detail) if part)
         table.add_row(
             stage.stage_id,
             stage.kind,
@@ -257,6 +258,14 @@ def status_command(study_dir: Annotated[Path, typer.Argument(help="study directo
     console.print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
     if verdicts:
         console.print("training: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
+    weightless = sum(
+        1 for s in plan.stages if store.finished(s.stage_id) and store.missing_weights(s.stage_id)
+    )
+    if weightless:
+        console.print(
+            f"{weightless} finished stage(s) without their trained weights (weights not kept): results "
+            "stand; `xlt run` retrains one only when a pending stage needs it"
+        )
 
 
 @app.command("results")
