@@ -46,8 +46,8 @@ main()
 # commit_files, which calls recover_files before staging and after its journal is written.
 POINTS = {
     "startup": ("xlt.study.records", "record_study", 1, "before"),
-    "training": ("xlt.study.steps", "train", 2, "before"),  # the first target stage
-    "evaluation": ("xlt.study.steps", "evaluate", 2, "before"),
+    "training": ("xlt.study.steps", "train", 1, "before"),  # the first stage: a baseline target
+    "evaluation": ("xlt.study.steps", "evaluate", 1, "before"),
     "results, staged": ("xlt.study.records", "write_study_record", 2, "before"),  # the last file staged
     "results, committed": ("xlt.core.io", "recover_files", 5, "before"),  # journal written, no rename done
 }
