@@ -220,7 +220,7 @@ def _training_summary(plan: StudyPlan, store: RunStore, asked: int | None) -> No
 def status_command(study_dir: Annotated[Path, typer.Argument(help="study directory")]) -> None:
     """Say which stages of a study are done, failed, running or pending, and for each finished stage
     whether its training converged (and why it stopped)."""
-    from xlt.runs.store import RunStore
+    from xlt.runs.store import WEIGHTS_NOT_KEPT, RunStore
     from xlt.study.plan import build_plan
     from xlt.study.records import read_study
     from xlt.study.stage_files import CONVERGENCE, convergence
@@ -258,9 +258,7 @@ def status_command(study_dir: Annotated[Path, typer.Argument(help="study directo
     console.print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
     if verdicts:
         console.print("training: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
-    weightless = sum(
-        1 for s in plan.stages if store.finished(s.stage_id) and store.missing_weights(s.stage_id)
-    )
+    weightless = sum(1 for status in statuses if status.detail == WEIGHTS_NOT_KEPT)
     if weightless:
         console.print(
             f"{weightless} finished stage(s) without their trained weights (weights not kept): results "

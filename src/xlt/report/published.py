@@ -15,7 +15,6 @@ The SemRel 2024 figures are not among them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,18 +171,19 @@ def _full_tatoeba(directory: Path) -> pd.DataFrame:
         (rows.target == "tatoeba") & (rows.intermediate == "none") & (rows.encoder == "me5-small")
         & (rows.variant == "standard")
     ]  # fmt: skip
+    from xlt.alignment.parallel import tatoeba_codes
+    from xlt.runs.store import RunStore
+
+    store = RunStore(directory)
     full = []
     for stage_id in rows.stage_id.unique():
-        record = directory / "stages" / stage_id / "stage.json"
-        spec = json.loads(record.read_text()) if record.is_file() else {}
+        spec = store.read_record(stage_id) if store.finished(stage_id) else {}
         if "evaluation" in spec and (spec["evaluation"] or {}).get("max_examples") is None:
             full.append(stage_id)
     rows = rows[rows.stage_id.isin(full)]
     if rows.empty:
         return pd.DataFrame()
-    from xlt.analysis.languages import canonical
-
-    codes = {canonical(code): code for code in get_task("tatoeba").languages["test"]}
+    codes = tatoeba_codes()
     means = rows.groupby("language")["score"].mean().reset_index()
     return means.assign(
         config=[f"{codes.get(lang, lang)}-eng" for lang in means.language], ours=means.score * 100
@@ -191,12 +191,9 @@ def _full_tatoeba(directory: Path) -> pd.DataFrame:
 
 
 def _mteb_tatoeba(studies: Sequence[tuple[str, Path, pd.DataFrame]]) -> Verdict:
-    frames = [_full_tatoeba(directory).assign(study=name) for name, directory, _ in studies]
-    ours = (
-        pd.concat([f for f in frames if not f.empty], ignore_index=True)
-        if any(not f.empty for f in frames)
-        else pd.DataFrame()
-    )
+    frames = [_full_tatoeba(directory) for _, directory, _ in studies]
+    found = [frame for frame in frames if not frame.empty]
+    ours = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
     if ours.empty:
         return Verdict(
             "not measured",

@@ -41,6 +41,8 @@ WORK_DIR = "work"
 REQUIRED_BY_KIND = {"intermediate": ("encoder.safetensors",), "target": ("predictions.json",)}
 # files a finished stage (one that lists its files) may lose without losing its results: trained weights
 WEIGHTS_SUFFIX = ".safetensors"
+# the status detail of such a stage
+WEIGHTS_NOT_KEPT = "weights not kept: retrained if a later stage needs them"
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,10 @@ class RunStore:
         directory = self.stage_dir(stage_id)
         return [n for n in files if n.endswith(WEIGHTS_SUFFIX) and not (directory / n).is_file()]
 
+    def holds_weights(self, stage_id: str) -> bool:
+        """Finished, intact and still holding its trained weights: a model other stages can load."""
+        return self.is_done(stage_id) and not self.missing_weights(stage_id)
+
     def trained_by(self, key: str) -> str | None:
         """A finished, intact stage whose trained model has training key `key` (recorded under
         `trained_model` in its stage.json), or None."""
@@ -188,11 +194,7 @@ class RunStore:
                 record = self.read_record(directory.name)
             except (OSError, ValueError):
                 continue
-            if (
-                (record.get("trained_model") or {}).get("key") == key
-                and self.is_done(directory.name)
-                and not self.missing_weights(directory.name)
-            ):
+            if (record.get("trained_model") or {}).get("key") == key and self.holds_weights(directory.name):
                 return directory.name
         return None
 
@@ -251,7 +253,7 @@ class RunStore:
         On failure the scratch directory is removed and the error is recorded under failed/; on an
         interruption (KeyboardInterrupt, SystemExit) it is kept so that the next run continues it.
         """
-        if self.is_done(stage_id) and not self.missing_weights(stage_id):
+        if self.holds_weights(stage_id):
             raise RuntimeError(f"stage {stage_id} is already finished; refusing to overwrite it")
         replaces = self._replaced(stage_id)
         failed = self.failed_dir / f"{stage_id}.json"
@@ -320,9 +322,7 @@ class RunStore:
             if self.finished(stage_id) and (damage := self.damage(stage_id)) is not None:
                 out.append(StageStatus(stage_id, "pending", f"damaged ({damage}): the next run rebuilds it"))
             elif self.finished(stage_id) and self.missing_weights(stage_id):
-                out.append(
-                    StageStatus(stage_id, "done", "weights not kept: retrained if a later stage needs them")
-                )
+                out.append(StageStatus(stage_id, "done", WEIGHTS_NOT_KEPT))
             elif self.finished(stage_id):
                 out.append(StageStatus(stage_id, "done"))
             elif (failure := self.failure(stage_id)) is not None:

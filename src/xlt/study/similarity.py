@@ -39,19 +39,14 @@ def trained_stages(plan: StudyPlan, store: RunStore, encoder: str | None = None)
     models: dict[str, TrainedModel] = {}
     for stage in plan.intermediates:
         mine = stage.seed == seed and stage.encoder == encoder
-        if mine and stage.training is not None and _has_weights(stage, store):
+        if mine and stage.training is not None and store.holds_weights(stage.stage_id):
             models.setdefault(stage.task, _trained_model(stage, store))
     for stage in plan.targets:
         trained = stage.training is not None and stage.parent is None and stage.seed == seed
         trained = trained and stage.encoder == encoder
-        if trained and _has_weights(stage, store):
+        if trained and store.holds_weights(stage.stage_id):
             models.setdefault(stage.task, _trained_model(stage, store))
     return TrainedStages(models)
-
-
-def _has_weights(stage: Stage, store: RunStore) -> bool:
-    """Finished and still holding its trained weights (a study kept without them has its results only)."""
-    return store.is_done(stage.stage_id) and not store.missing_weights(stage.stage_id)
 
 
 def _trained_model(stage: Stage, store: RunStore) -> TrainedModel:
