@@ -46,20 +46,28 @@ def test_semb_claim_from_the_ranker_summary(tmp_path: Path) -> None:
     assert page.count("**xlt: ") == len(CLAIMS) and "not measured" in page  # RS-DA and the gains
 
 
-def _tatoeba_study(directory: Path, offsets: dict[str, float], max_examples: int | None) -> Path:
-    """A study directory whose untrained me5-small scored MTEB's published accuracy plus `offsets`
-    (points) on the Tatoeba languages given (canonical codes)."""
-    published = {"af": 88.5, "am": 80.95238095238095, "zh": 91.4, "kab": 22.7, "de": 97.39999999999999}
-    stage = "tgt-tatoeba-me5-small-s1-0123456789ab"
+def _untrained_study(
+    directory: Path, target: str, scores: dict[str, float], max_examples: int | None, chain: str = "untrained"
+) -> Path:
+    """A study directory whose untrained me5-small scored `scores` (points) on `target`, evaluating every
+    test item unless `max_examples`; `chain` is the convergence of what its stage started from."""
+    stage = f"tgt-{target}-me5-small-s1-0123456789ab"
     (directory / "stages" / stage).mkdir(parents=True)
     spec = {"evaluation": {"max_examples": max_examples}}
     (directory / "stages" / stage / "stage.json").write_text(json.dumps(spec))
     pd.DataFrame([
-        {"encoder": "me5-small", "target": "tatoeba", "intermediate": "none", "variant": "standard",
-         "language": lang, "seed": 1, "score": (published[lang] + offset) / 100, "stage_id": stage}
-        for lang, offset in offsets.items()
+        {"encoder": "me5-small", "target": target, "intermediate": "none", "variant": "standard",
+         "language": lang, "seed": 1, "score": score / 100, "stage_id": stage, "chain_convergence": chain}
+        for lang, score in scores.items()
     ]).to_csv(directory / "results.csv", index=False)  # fmt: skip
     return directory
+
+
+def _tatoeba_study(directory: Path, offsets: dict[str, float], max_examples: int | None) -> Path:
+    """MTEB's published accuracy plus `offsets` (points) on the Tatoeba languages given (canonical codes)."""
+    published = {"af": 88.5, "am": 80.95238095238095, "zh": 91.4, "kab": 22.7, "de": 97.39999999999999}
+    scores = {lang: published[lang] + offset for lang, offset in offsets.items()}
+    return _untrained_study(directory, "tatoeba", scores, max_examples)
 
 
 def test_mteb_tatoeba_claim_compares_full_evaluations_with_the_published_scores(tmp_path: Path) -> None:
@@ -76,3 +84,20 @@ def test_mteb_tatoeba_claim_compares_full_evaluations_with_the_published_scores(
     assert verdict.verdict == "not shown"
     capped = check([("s", _tatoeba_study(tmp_path / "capped", close, 200), pd.DataFrame())])
     assert capped.verdict == "not measured"  # 200 candidates make retrieval easier than MTEB's 1000
+
+
+def test_mteb_semrel_claim_reads_untrained_full_evaluations(tmp_path: Path) -> None:
+    check = next(c for c in CLAIMS if c.source.startswith("SemRel 2024")).check
+    published = {"afr": 78.4289, "amh": 76.4554, "hau": 40.0134, "kin": 42.5823, "eng": 79.6546}
+    close = {lang: score + (0.3 if i % 2 else -0.2) for i, (lang, score) in enumerate(published.items())}
+    close["pan"] = -14.0  # not in MTEB's SemRel24STS: left out of the comparison
+    verdict = check([("s", _untrained_study(tmp_path / "close", "semrel", close, None), pd.DataFrame())])
+    assert verdict.verdict == "agrees" and "5 languages" in verdict.evidence, verdict.evidence
+    low = {lang: score - 8 for lang, score in published.items()}  # the same in every language: no spread
+    verdict = check([("s", _untrained_study(tmp_path / "low", "semrel", low, None), pd.DataFrame())])
+    assert verdict.verdict == "disagrees" and "5 languages lower" in verdict.evidence
+    # a fine-tuned stage (its chain trained) or a capped test set is not the published setting
+    trained = _untrained_study(tmp_path / "trained", "semrel", close, None, chain="converged")
+    assert check([("s", trained, pd.DataFrame())]).verdict == "not measured"
+    capped = _untrained_study(tmp_path / "capped", "semrel", close, 150)
+    assert check([("s", capped, pd.DataFrame())]).verdict == "not measured"

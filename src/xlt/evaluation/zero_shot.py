@@ -16,7 +16,7 @@ from xlt.evaluation.batching import predict_sets
 from xlt.evaluation.pooled import EmbeddingCache, evaluate_pooled
 from xlt.metrics import get_metric
 from xlt.metrics.retrieval import retrieval_accuracy
-from xlt.models.lexical import dice_scores
+from xlt.models.pairs import score_pairs
 from xlt.models.precision import Precision
 from xlt.models.sentence import SentenceEncoder
 from xlt.tasks import TaskSpec
@@ -79,8 +79,9 @@ def evaluate_language(
     batch_size: int = 64,
     precision: Precision = "auto",
 ) -> LanguageResult:
-    """Score `task`'s test data in `language` with a trained task model (`kind`), with an encoder as it
-    stands (retrieval), or with the lexical Dice baseline when neither is given (pair regression)."""
+    """Score `task`'s test data in `language` with a trained task model (`kind`), or with an encoder as it
+    stands (retrieval; pair regression by cosine), or with the lexical Dice baseline when neither is given
+    (pair regression)."""
     cache = EmbeddingCache(encoder, batch_size, precision) if encoder is not None else None
     return _evaluate(task, data_dir, language, kind, encoder, cache, max_examples, batch_size, precision)
 
@@ -115,8 +116,13 @@ def _evaluate(
         return LanguageResult(language, ids, [1] * len(ids), hits, both["mean"], both)
     if kind is None:
         if task.type != TaskType.PAIR_REGRESSION:
-            raise ValueError(f"a lexical scorer cannot evaluate {task.type.value} tasks")
-        pred = dice_scores(data["sentence1"], data["sentence2"])
+            raise ValueError(f"{task.type.value} tasks need a trained model")
+        # the encoder as it stands (cosine of the pooled embeddings), or the lexical Dice baseline
+        scores = score_pairs(
+            encoder, data["sentence1"], data["sentence2"], batch_size=batch_size, precision=precision,
+            language=language,
+        )  # fmt: skip
+        pred = [float(v) for v in scores]
         gold = [float(v) for v in data["label"]]
         return LanguageResult(language, ids, gold, pred, get_metric(task.metric).function(pred, gold), {})
     # the language selects its projection where the encoder has an alignment module

@@ -6,7 +6,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+)
 
 from xlt.core.errors import ConfigError
 from xlt.core.hashing import config_hash
@@ -108,8 +117,23 @@ class TargetEntry(BaseModel):
     training: dict[str, Any] | None = Field(
         None, description="settings of this target's stages that differ from training.target"
     )
+    fine_tune: bool = Field(
+        True,
+        description="false: evaluate each encoder as it stands, with no training on the target's English "
+        "data (a pair-regression target is scored by the cosine of the pooled embeddings, as MTEB does; "
+        "retrieval targets never train)",
+    )
 
     _distinct = field_validator("intermediates")(distinct)
+
+    @model_serializer(mode="wrap")
+    def _default_fine_tune_unwritten(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`fine_tune: true` (the default) is left out of the dump, so that studies written before the
+        setting existed keep their config hash."""
+        data: dict[str, Any] = handler(self)
+        if self.fine_tune:
+            data.pop("fine_tune", None)
+        return data
 
 
 class StudyConfig(BaseModel):

@@ -239,6 +239,9 @@ def build_plan(config: StudyConfig) -> StudyPlan:
             chosen = config.intermediates_for(entry)
             # lexical scorers and retrieval targets use the encoder as it stands: no target training
             trains = info.kind == "transformer" and target_task.type not in ENCODER_ONLY_TYPES
+            if not entry.fine_tune:
+                _check_untrained(entry.task, target_task.type)
+                trains = False
             if info.kind == "lexical" and target_task.type != TaskType.PAIR_REGRESSION:
                 raise ConfigError(
                     f"encoder '{encoder}' scores sentence pairs only, not the "
@@ -307,6 +310,19 @@ def build_plan(config: StudyConfig) -> StudyPlan:
         targets,
         tuple((target, name, reason) for (target, name), reason in excluded.items()),
     )
+
+
+# what an encoder that was not trained on the target can score: pairs by cosine, and retrieval
+SCORED_UNTRAINED = ENCODER_ONLY_TYPES | {TaskType.PAIR_REGRESSION}
+
+
+def _check_untrained(task: str, task_type: TaskType) -> None:
+    if task_type not in SCORED_UNTRAINED:
+        raise ConfigError(
+            f"target '{task}' ({task_type.value}) has fine_tune: false, but its predictions need a head "
+            "trained on its English data",
+            "drop `fine_tune: false` from it; only pair-regression and retrieval targets score untrained",
+        )
 
 
 def seed_independent(training: TrainingConfig | None, parent: Stage | None, alignment: str) -> bool:
