@@ -340,10 +340,19 @@ def test_report_of_a_study_without_intermediates_says_so(
 ) -> None:
     code, _, err = xlt(capsys, *run_semrel("--no-progress")(tmp_path, data_dir, tiny_encoder_dir))
     assert code == 0, err
-    code, _, err = xlt(capsys, "report", str(tmp_path / "runs" / "bad"), "--data-dir", str(data_dir))
-    line = one_line(err)
-    assert code == 2 and "has no intermediate tasks, so no gains to report" in line
-    assert "add intermediates to the study" in line
+    study = tmp_path / "runs" / "bad"
+    code, _, err = xlt(capsys, "report", str(study), "--data-dir", str(data_dir))
+    assert code == 0, err  # the baseline's scores are a report of their own
+    text = (study / "report" / "report.md").read_text()
+    assert "No gains: the study has no intermediate tasks (add intermediates" in text
+    assert "| semrel |" in text and "spearman" in text
+    # a study with nothing finished yet has nothing to report
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    results = json.loads((study / "results.json").read_text())
+    (empty / "results.json").write_text(json.dumps({**results, "scores": [], "gains": []}))
+    code, _, err = xlt(capsys, "report", str(empty), "--data-dir", str(data_dir))
+    assert code == 2 and "has no results yet" in one_line(err) and "xlt run" in one_line(err)
 
 
 def test_damaged_stage_is_pending_and_rebuilt(

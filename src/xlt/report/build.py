@@ -128,16 +128,8 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     out = study_dir / REPORT_DIR
     # every variant's scores: robust and aligned systems get their own row
     benchmark = xtreme_r_section(scores, out)
-    if gains.empty and not payload.get("robustness") and not benchmark:
-        config = payload["config"]
-        if not config.get("intermediates") and not any(
-            entry.get("intermediates") for entry in config.get("targets", [])
-        ):
-            raise ConfigError(
-                f"{study_dir} has no intermediate tasks, so no gains to report",
-                "add intermediates to the study (the report compares each with the baseline), then run it",
-            )
-        raise ConfigError(f"{study_dir} has no gains yet", "run the study's stages first (`xlt run`)")
+    if gains.empty and scores.empty and not payload.get("robustness"):
+        raise ConfigError(f"{study_dir} has no results yet", "run the study's stages first (`xlt run`)")
     figs = out / "figures"
     confidence = float(payload.get("confidence", 0.95))
     gains, scores = _standard(gains, scores)
@@ -163,7 +155,7 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
         scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)
     )
     if transfer.empty:
-        sections.append("No gains: the study has no intermediate tasks.\n")
+        sections += _scores_section(payload, scores)
         sections += benchmark
     else:
         sections += _gains_section(payload, gains, transfer, figs)
@@ -210,6 +202,27 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     write_text(md_path, markdown)
     write_text(html_path, html_page(markdown, out))
     return Report(md_path, html_path, analysis, questions, transfer, ranking, slopes)
+
+
+def _scores_section(payload: dict[str, Any], scores: pd.DataFrame) -> list[str]:
+    """For a study without gains: why there are none, and its scores per language (mean over seeds)."""
+    config = payload["config"]
+    with_intermediates = config.get("intermediates") or any(
+        entry.get("intermediates") for entry in config.get("targets", [])
+    )
+    why = (
+        "No gains yet: no intermediate-trained stage has finished (`xlt run` continues the study)."
+        if with_intermediates
+        else "No gains: the study has no intermediate tasks (add intermediates to compare each with this "
+        "baseline)."
+    )
+    if scores.empty:
+        return [why + "\n"]
+    shown = scores.assign(seeds=scores.groupby(["encoder", "target", "variant"]).seed.transform("nunique"))
+    return [
+        why + " Its scores, mean over seeds, per language:\n\n",
+        pivot(shown, ["encoder", "target", "variant", "metric", "seeds"], "score"),
+    ]
 
 
 def _questions(
