@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -197,6 +198,13 @@ def test_findings_page_of_a_study(trained_study: Path, data_dir: Path, tmp_path:
         assert heading in page, heading
     # every study names the commands that rebuild it, from its directory (no preset matches here)
     assert f"`xlt run {root} && xlt similarity {root} && xlt report {root}`" in page
+    # how far the study got, and the precision its rows were computed in
+    studies = page.split("## Studies")[1].split("\n## ")[0]
+    assert "| stages finished | precision |" in studies
+    planned = len(build_plan(config).stages)
+    assert f"| {planned} of {planned} |" in studies and re.search(
+        r"\| (bf16|fp32)(, (bf16|fp32))? \|", studies
+    )
     # the ranker against random, on held-out targets, with its interval
     assert "leave-one-target-out" in page and "the ranker" in page
     # a study without robustness suites or encoders of several sizes says so

@@ -98,3 +98,19 @@ def test_the_default_leaves_the_config_hash_of_existing_studies_alone(tmp_path: 
     assert "fine_tune" not in plain.resolved()["targets"][0]
     assert untrained.resolved()["targets"][0]["fine_tune"] is False
     assert type(untrained).model_validate(untrained.resolved()) == untrained  # study.json reads back
+
+
+def test_findings_commands_leave_out_similarity_without_intermediates(tmp_path: Path) -> None:
+    from typing import cast
+
+    from xlt.report.build import Report
+    from xlt.report.findings_page import StudyFindings, _commands
+
+    plain = load_study(study(tmp_path, "me5-small", "[{task: semrel, fine_tune: false}]"))
+    command = _commands(StudyFindings(tmp_path, plain, cast(Report, None)), None)
+    assert "xlt similarity" not in command and command.endswith(f"xlt report {tmp_path}`")
+    path = study(tmp_path, "me5-small", "[{task: semrel, fine_tune: false}]", "intermediates: [stsb]\n")
+    with_intermediates = load_study(path)
+    assert "xlt similarity" in _commands(
+        StudyFindings(tmp_path, with_intermediates, cast(Report, None)), None
+    )

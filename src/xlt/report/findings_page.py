@@ -111,6 +111,8 @@ def _study_table(studies: Sequence[StudyFindings]) -> pd.DataFrame:
                 "config": study.config.hash()[:12],
                 "encoders": ", ".join(study.config.encoders),
                 "seeds": len(study.config.seeds),
+                "stages finished": _stages_finished(study),
+                "precision": _precisions(study.directory),
                 "gain tests": len(gains),
                 "on converged stages": counted,
             }
@@ -118,13 +120,41 @@ def _study_table(studies: Sequence[StudyFindings]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _stages_finished(study: StudyFindings) -> str:
+    """ "N of M": the study's finished stages against its plan (a study still running, or resumed later,
+    answers from the N)."""
+    from xlt.runs.store import RunStore
+    from xlt.study.plan import build_plan
+
+    try:
+        stages = build_plan(study.config).stages
+    except XltError:  # e.g. a custom task file that is no longer where the study found it
+        return "?"
+    store = RunStore(study.directory)
+    return f"{sum(store.finished(stage.stage_id) for stage in stages)} of {len(stages)}"
+
+
+def _precisions(directory: Path) -> str:
+    """The training and evaluation precisions its result rows were computed in (bf16 on CPUs with AMX or
+    AVX512-BF16, else fp32), so that a study continued on another machine shows that it mixes them."""
+    path = directory / "results.csv"
+    if not path.is_file():
+        return "-"
+    rows = pd.read_csv(path, usecols=lambda c: c in ("train_precision", "eval_precision"))
+    found = {str(v) for column in rows.columns for v in rows[column].dropna().unique()}
+    return ", ".join(sorted(found)) or "-"
+
+
 def _commands(study: StudyFindings, examples: Path | None) -> str:
-    """How to rerun the study: from its preset when one has the same config, else from its directory."""
+    """How to rerun the study: from its preset when one has the same config, else from its directory;
+    `xlt similarity` where there are intermediates to compare."""
     preset = _matching_preset(study.config, examples)
     source = str(preset) if preset is not None else str(study.directory)
     where = study.directory
     run = f"xlt run {source}" + (f" --output {where}" if preset is not None else "")
-    return f"`{run} && xlt similarity {where} && xlt report {where}`"
+    config = study.config
+    similarity = any(config.intermediates_for(entry) for entry in config.targets)
+    return f"`{run}{f' && xlt similarity {where}' if similarity else ''} && xlt report {where}`"
 
 
 def _matching_preset(config: StudyConfig, examples: Path | None) -> Path | None:
