@@ -155,7 +155,7 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
         scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)
     )
     if transfer.empty:
-        sections += _scores_section(payload, scores)
+        sections += _scores_section(payload, scores, tatoeba_gains=not gains.empty)
         sections += benchmark
     else:
         sections += _gains_section(payload, gains, transfer, figs)
@@ -204,18 +204,22 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     return Report(md_path, html_path, analysis, questions, transfer, ranking, slopes)
 
 
-def _scores_section(payload: dict[str, Any], scores: pd.DataFrame) -> list[str]:
-    """For a study without gains: why there are none, and its scores per language (mean over seeds)."""
+def _scores_section(payload: dict[str, Any], scores: pd.DataFrame, *, tatoeba_gains: bool) -> list[str]:
+    """For a study without transfer gains: why there are none, and its scores per language (mean over
+    seeds). `tatoeba_gains`: the study has gains, all of them its Tatoeba checks."""
     config = payload["config"]
     with_intermediates = config.get("intermediates") or any(
         entry.get("intermediates") for entry in config.get("targets", [])
     )
-    why = (
-        "No gains yet: no intermediate-trained stage has finished (`xlt run` continues the study)."
-        if with_intermediates
-        else "No gains: the study has no intermediate tasks (add intermediates to compare each with this "
-        "baseline)."
-    )
+    if not with_intermediates:
+        why = (
+            "No gains: the study has no intermediate tasks (add intermediates to compare each with this "
+            "baseline)."
+        )
+    elif tatoeba_gains:
+        why = "No transfer gains: the study's only gains are its Tatoeba checks (in `gains.csv`)."
+    else:
+        why = "No gains yet: no intermediate-trained stage has finished (`xlt run` continues the study)."
     if scores.empty:
         return [why + "\n"]
     shown = scores.assign(seeds=scores.groupby(["encoder", "target", "variant"]).seed.transform("nunique"))

@@ -238,10 +238,11 @@ def build_plan(config: StudyConfig) -> StudyPlan:
             target_task = target_tasks[entry.task]
             chosen = config.intermediates_for(entry)
             # lexical scorers and retrieval targets use the encoder as it stands: no target training
-            trains = info.kind == "transformer" and target_task.type not in ENCODER_ONLY_TYPES
             if not entry.fine_tune:
                 _check_untrained(entry.task, target_task.type)
-                trains = False
+            trains = (
+                entry.fine_tune and info.kind == "transformer" and target_task.type not in ENCODER_ONLY_TYPES
+            )
             if info.kind == "lexical" and target_task.type != TaskType.PAIR_REGRESSION:
                 raise ConfigError(
                     f"encoder '{encoder}' scores sentence pairs only, not the "
