@@ -56,3 +56,26 @@ def test_sts_attack_on_a_smoothed_model_is_seeded(trained: PairRegression) -> No
     first = similarity_attack(SmoothedKind(trained, smoothed, seed=1), data, config, "fp32")
     assert first == similarity_attack(SmoothedKind(trained, smoothed, seed=1), data, config, "fp32")
     assert trained.model.training == mode  # the model's mode is given back as it was
+
+
+def test_sts_attack_in_bf16_moves_the_scores(trained: PairRegression) -> None:
+    """Under bf16 the encoder embeds through a bf16 copy of its transformer; the attack's perturbation hooks
+    the original, so the copy must step aside (before, bf16 attacks returned the clean scores unchanged)."""
+    data = pairs(64, 2)
+    gold = trained.gold(data)
+    before, after = similarity_attack(
+        trained, data, RobustnessConfig(attack_radius=4.0, attack_step_size=2.0), "bf16"
+    )
+    assert spearman(before, gold) == pytest.approx(
+        spearman(trained.predict(data, precision="bf16"), gold), abs=0.02
+    )
+    assert sum(abs(a - b) > 1e-3 for a, b in zip(before, after, strict=True)) > len(data) // 2
+    assert spearman(after, gold) < spearman(before, gold) - 0.2
+
+
+def test_smoothed_prediction_in_bf16_adds_the_noise(trained: PairRegression) -> None:
+    data = pairs(24, 4)
+    plain = trained.predict(data, precision="bf16")
+    smoothed = SmoothedKind(trained, RobustConfig(method="rs-noise", noise_std=0.5, votes=1), seed=1)
+    noisy = smoothed.predict(data, precision="bf16")
+    assert max(abs(a - b) for a, b in zip(plain, noisy, strict=True)) > 1e-2

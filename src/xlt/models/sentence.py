@@ -148,6 +148,11 @@ def _positions(model: nn.Module) -> int:
     return positions - 2 if getattr(config, "model_type", "") in _OFFSET_POSITIONS else positions
 
 
+def _hooked(module: nn.Module) -> bool:
+    """Whether a forward hook or pre-hook is registered on `module` or any of its submodules."""
+    return any(m._forward_hooks or m._forward_pre_hooks for m in module.modules())
+
+
 class SentenceEncoder(nn.Module):
     def __init__(self, name: str, *, max_length: int | None = None, device: str | None = None) -> None:
         super().__init__()
@@ -224,9 +229,12 @@ class SentenceEncoder(nn.Module):
         parameter changed in place since the copy was made (`load_state`), or an optimizer stepped since
         then, it is refreshed: every trainable parameter and every one whose version moved. (A fused
         optimizer updates parameters without moving their versions; a copy that trusted versions alone
-        stayed at the weights of its first use through training.)"""
+        stayed at the weights of its first use through training.) Not while any module of the
+        transformer carries a forward hook: the hooks act on the transformer, not on the copy, and the
+        embedding attack and randomized smoothing perturb the input embeddings through one (before this
+        rule, their bf16 evaluations ran unperturbed)."""
         device = self.device_.type
-        if torch.is_grad_enabled() or self.transformer.training:
+        if torch.is_grad_enabled() or self.transformer.training or _hooked(self.transformer):
             return None
         if not torch.is_autocast_enabled(device) or torch.get_autocast_dtype(device) != torch.bfloat16:
             return None
