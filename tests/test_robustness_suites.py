@@ -191,10 +191,11 @@ def test_out_of_domain_suite(tmp_path: Path, tiny_encoder_dir: Path, data_dir: P
     assert row.ci_low < row["drop"] < row.ci_high  # unpaired: two item sets, never a zero-width interval
     # a pair-regression target has an attack too: Spearman under the similarity attack, per language
     assert set(saved["attack"]) == {"en", "de"}
+    # its clean score is the evaluation's, up to bf16 rounding where bf16 runs: under the attack's hook
+    # the encoder leaves its bf16 inference copy for the fp32 weights under autocast
     for language, entry in saved["attack"].items():
-        assert (
-            entry["metric"] == "spearman" and entry["paired"] and entry["clean"] == clean[language]["score"]
-        )
+        assert entry["metric"] == "spearman" and entry["paired"]
+        assert entry["clean"] == pytest.approx(clean[language]["score"], abs=0.02)
 
 
 def test_ood_mapping_is_checked_before_anything_runs(tmp_path: Path) -> None:

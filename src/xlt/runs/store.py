@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from xlt.core.errors import ConfigError, XltError
 from xlt.core.hashing import canonical_json
-from xlt.core.io import atomic_write_json, cached_sha256_file
+from xlt.core.io import atomic_write_json, atomic_write_text, cached_sha256_file
 from xlt.runs.provenance import same_build
 
 StageState = Literal["done", "failed", "pending", "running"]
@@ -36,6 +36,8 @@ STAGE_RECORD = "stage.json"
 BUILD_RECORD = "build.json"
 # in the scratch directory only: files a build needs until it finishes (prepared data, checkpoints)
 WORK_DIR = "work"
+# in a finished stage's directory: why its results are known to be wrong (`RunStore.expire`); it is rebuilt
+EXPIRED = "expired.txt"
 # the files every finished stage of a kind holds, checked for stages finished before `stage.json` listed
 # its files (an intermediate's trained weights, a target's predictions)
 REQUIRED_BY_KIND = {"intermediate": ("encoder.safetensors",), "target": ("predictions.json",)}
@@ -150,6 +152,8 @@ class RunStore:
     def damage(self, stage_id: str) -> str | None:
         """What makes a finished stage unusable (a file missing or changed since it was built), or None."""
         directory = self.stage_dir(stage_id)
+        if (directory / EXPIRED).is_file():
+            return f"expired: {(directory / EXPIRED).read_text().strip()}"
         try:
             record = self.read_record(stage_id)
         except (OSError, ValueError):
@@ -289,16 +293,33 @@ class RunStore:
         if failed.exists():
             failed.unlink()
 
+    def expire(self, stage_id: str, why: str) -> None:
+        """Mark a finished stage whose results are known to be wrong (e.g. computed by code with a bug
+        since fixed): it stops counting as done, so results leave it out and the next run rebuilds it; the
+        new record says what it replaced. Its files stay until then (and in git, for a kept study)."""
+        if not self.finished(stage_id):
+            raise RuntimeError(f"stage {stage_id} is not finished; there is nothing to expire")
+        atomic_write_text(self.stage_dir(stage_id) / EXPIRED, why + "\n")
+
     def _replaced(self, stage_id: str) -> dict[str, Any] | None:
-        """What a rebuild of a finished stage (retrained for its weights) replaces, for its new record."""
-        if not self.is_done(stage_id):
+        """What a rebuild of a finished stage replaces (retrained for its weights, or expired), for its new
+        record."""
+        expired = self.stage_dir(stage_id) / EXPIRED
+        if not self.is_done(stage_id) and not expired.is_file():
             return None
-        record = self.read_record(stage_id)
+        try:
+            record = self.read_record(stage_id)
+        except (OSError, ValueError):
+            return None
         return {
             "git_commit": (record.get("provenance") or {}).get("git_commit"),
             "best_dev": (record.get("convergence") or {}).get("best_dev"),
             "predictions_sha256": (record.get("files") or {}).get("predictions.json"),
-            "why": "its weights were not kept and a later stage needs them",
+            "why": (
+                expired.read_text().strip()
+                if expired.is_file()
+                else "its weights were not kept and a later stage needs them"
+            ),
         }
 
     def provenance(self, stage_id: str) -> dict[str, Any] | None:

@@ -26,7 +26,7 @@ from xlt.runs.store import RunStore
 from xlt.study.plan import Stage, StudyPlan, seed_independent
 from xlt.study.records import STUDY_RECORD, write_study_record
 from xlt.study.robustness import ROBUST_GAINS_CSV, ROBUSTNESS_CSV, robustness_tables
-from xlt.study.stage_files import chain_convergence, convergence, load_predictions
+from xlt.study.stage_files import chain_convergence, convergence, load_predictions, usable
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
@@ -100,7 +100,7 @@ def score_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
     config_hash = plan.config.hash()
     rows = []
     for stage in plan.targets:
-        if not store.is_done(stage.stage_id):
+        if not usable(store, stage):
             continue
         meta = row_fields(store.provenance(stage.stage_id))
         verdicts = [convergence(store, s) for s in (stage.parent, stage) if s is not None]
@@ -196,9 +196,7 @@ def _paired_rows(
         seeds = [
             s
             for s in by_seed
-            if store.is_done(by_seed[s].stage_id)
-            and s in baseline_stages
-            and store.is_done(baseline_stages[s].stage_id)
+            if usable(store, by_seed[s]) and s in baseline_stages and usable(store, baseline_stages[s])
         ]
         if not seeds:
             continue

@@ -28,7 +28,7 @@ from xlt.analysis.inference import adjust_families, inference_columns
 from xlt.analysis.languages import language_groups
 from xlt.runs.store import RunStore
 from xlt.study.plan import StudyPlan
-from xlt.study.stage_files import chain_convergence, convergence
+from xlt.study.stage_files import ALL_RESULTS, chain_convergence, convergence, stale_parts
 
 ROBUSTNESS_CSV = "robustness.csv"
 ROBUST_GAINS_CSV = "robust_gains.csv"
@@ -92,7 +92,12 @@ def _entries(plan: StudyPlan, store: RunStore) -> Entries:
         if stage.robustness is None or not store.is_done(stage.stage_id) or not path.is_file():
             continue
         verdict = chain_convergence([convergence(store, s) for s in (stage.parent, stage) if s is not None])
+        stale = stale_parts(store, stage)  # computed by code with a known bug: left out until rebuilt
+        if ALL_RESULTS in stale:
+            continue
         for suite, by_language in json.loads(path.read_text()).items():
+            if suite in stale:
+                continue
             for language, entry in by_language.items():
                 key = (stage.encoder, stage.task, stage.variant, stage.intermediate, suite, language)
                 entry = {**entry, "seed": stage.seed, "convergence": verdict}

@@ -15,6 +15,7 @@ from rich.text import Text
 from xlt.runs.store import RunStore
 from xlt.study.execute import run_stage, stage_provenance
 from xlt.study.plan import Stage, StudyPlan
+from xlt.study.stage_files import stale_parts
 from xlt.study.steps import checkpoint_interval
 
 
@@ -124,6 +125,8 @@ def run_plan(
         study_bar = progress.add_task(f"study {plan.config.name} ({executor})", total=len(stages))
         todo: list[Stage] = []
         for stage in stages:
+            if stale := stale_parts(store, stage):  # results of a known, since fixed bug: rebuilt below
+                store.expire(stage.stage_id, "; ".join(f"{part}: {why}" for part, why in stale.items()))
             if store.finished(stage.stage_id) and (damage := store.damage(stage.stage_id)) is not None:
                 outcome.warnings[stage.stage_id] = f"damaged ({damage}): rebuilt"
                 console.print(

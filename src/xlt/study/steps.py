@@ -30,7 +30,13 @@ from xlt.models.modules import load_module, save_module
 from xlt.models.sentence import ALIGNMENT_DIR, TRAINED_WEIGHTS, SentenceEncoder
 from xlt.runs.store import RunStore, StageBuild
 from xlt.study.plan import Stage
-from xlt.study.stage_files import CONVERGENCE, PREDICTIONS, TRAIN_REPORT
+from xlt.study.stage_files import (
+    CONVERGENCE,
+    EVALUATION_FORMAT,
+    EVALUATION_VERSION,
+    PREDICTIONS,
+    TRAIN_REPORT,
+)
 from xlt.training.config import TrainingConfig
 from xlt.training.kinds import make_kind
 from xlt.training.kinds.base import HEAD_WEIGHTS, TaskKind, WithHead
@@ -342,6 +348,7 @@ def evaluate(work: StageWork) -> None:
         if progress is not None and bar is not None:
             progress.remove_task(bar)
         atomic_write_json(work.out / PREDICTIONS, predictions)
+        work.build.record(EVALUATION_FORMAT, {"version": EVALUATION_VERSION})
 
     _run(work, "evaluate", action, None)
 
