@@ -125,13 +125,15 @@ def _stages_finished(study: StudyFindings) -> str:
     answers from the N)."""
     from xlt.runs.store import RunStore
     from xlt.study.plan import build_plan
+    from xlt.study.stage_files import usable
 
     try:
         stages = build_plan(study.config).stages
     except XltError:  # e.g. a custom task file that is no longer where the study found it
         return "?"
     store = RunStore(study.directory)
-    return f"{sum(store.finished(stage.stage_id) for stage in stages)} of {len(stages)}"
+    # damaged, expired or stale stages do not count: their results are not read
+    return f"{sum(usable(store, stage) for stage in stages)} of {len(stages)}"
 
 
 def _precisions(directory: Path) -> str:
