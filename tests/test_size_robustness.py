@@ -86,3 +86,21 @@ def test_report_section_of_a_size_study(tmp_path: Path, tiny_encoder_dir: Path, 
     assert set(table.encoder) == {str(tiny_encoder_dir), f"{tiny_encoder_dir}@layers=1"}
     assert {"English", "African"} <= set(table.language) and table.on_axis.all()
     assert (root / "report" / "figures" / "size_vs_drop.png").stat().st_size > 1000
+
+
+def test_questions_tell_encoders_apart_when_a_study_has_several() -> None:
+    """A size study's rows differ by encoder alone: the findings' tables and "holds for" lead with it."""
+    from xlt.report.build import _questions
+
+    def drops(encoders: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"encoder": encoders, "target": "semrel", "variant": "standard", "intermediate": "none",
+             "suite": "attack", "language": "eng", "drop": 1.0, "q": 0.01}
+        )  # fmt: skip
+
+    def labels(robustness: pd.DataFrame) -> list[str]:
+        questions = _questions(pd.DataFrame(), None, robustness, pd.DataFrame(), None, pd.DataFrame())
+        return next(q for q in questions if q.title.startswith("What do perturbations cost")).labels
+
+    assert labels(drops(["me5-small@layers=3", "me5-small"]))[0] == "encoder"
+    assert "encoder" not in labels(drops(["me5-small", "me5-small"]))

@@ -248,13 +248,21 @@ def _questions(
             if column in spearman:
                 where = spearman[column].where(spearman[column].notna(), where)
         correlations = spearman.assign(where=where)
-    robust_keys = ["target", "variant", "intermediate", "suite", "language"]
+
+    def keyed(frame: pd.DataFrame, keys: list[str]) -> list[str]:
+        """`keys`, led by the encoder where the rows come from several (else same-looking rows differ)."""
+        several = "encoder" in frame and frame["encoder"].nunique() > 1
+        return ["encoder", *keys] if several else keys
+
+    robust_keys = keyed(
+        pd.concat([robustness, robust_gains]), ["target", "variant", "intermediate", "suite", "language"]
+    )
     return [
         Question(
             "Does intermediate training change zero-shot transfer?",
             with_tests,
             "gain",
-            ["target", "intermediate", "language"],
+            keyed(with_tests, ["target", "intermediate", "language"]),
             "gains.csv",
         ),
         Question(

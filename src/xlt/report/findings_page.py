@@ -179,7 +179,9 @@ def _holds_for(question: Question) -> str:
     survivors = frame[converged(frame) & (frame.q < ALPHA) & (frame.members == frame.language)]
     if survivors.empty:
         return ""
+    # the encoder only where the question tells encoders apart (a study of several)
     keys = [c for c in ("target", "variant", "intermediate", "suite") if c in survivors]
+    keys = ["encoder", *keys] if "encoder" in question.labels else keys
     parts = []
     for key, block in survivors.groupby(keys, sort=True):
         name = " / ".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
