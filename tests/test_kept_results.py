@@ -78,7 +78,9 @@ def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) 
     leaves no intermediate whose weights several pending targets still need."""
     from xlt.study.runner import _depth_first
 
-    plan = build_plan(load_study(tiny_study(tmp_path, tiny_encoder_dir)))
+    config = tiny_study(tmp_path, tiny_encoder_dir)
+    config.write_text(config.read_text().replace("intermediates: [stsb]", "intermediates: [stsb, mrpc]"))
+    plan = build_plan(load_study(config))
     ordered = _depth_first(plan.stages)
     assert sorted(s.stage_id for s in ordered) == sorted(s.stage_id for s in plan.stages)
     position = {stage.stage_id: i for i, stage in enumerate(ordered)}
@@ -87,3 +89,11 @@ def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) 
             assert position[stage.stage_id] == position[stage.parent.stage_id] + 1
     baselines = [position[s.stage_id] for s in plan.targets if s.parent is None]
     assert sorted(baselines) == list(range(len(baselines)))  # every baseline before any intermediate
+    # one intermediate chain at a time, all its seeds before the next chain
+    chains = [(s.chain, s.seed) for s in ordered if s.kind == "intermediate"]
+    assert len({seed for _, seed in chains}) > 1 and len({chain for chain, _ in chains}) > 1
+    firsts = [chain for i, (chain, _) in enumerate(chains) if i == 0 or chains[i - 1][0] != chain]
+    assert len(firsts) == len(set(firsts)), chains
+    for i in range(1, len(chains)):
+        if chains[i][0] == chains[i - 1][0]:
+            assert chains[i][1] > chains[i - 1][1]

@@ -36,7 +36,9 @@ def _depth_first(todo: list[Stage]) -> list[Stage]:
     """`todo` with the stages nothing pending builds on first (the baselines, in plan order), then each
     other stage followed by the pending stages built on it: an intermediate's weights are needed only
     until its targets finish, so a study stopped at any point (a session's end) leaves at most one
-    intermediate whose targets still need it, and every finished intermediate has its baselines."""
+    intermediate whose targets still need it, and every finished intermediate has its baselines.
+    Intermediates run one chain at a time, all its seeds before the next chain: a study stopped part-way
+    has gains with seed intervals for the chains it finished, not one seed of every chain."""
     pending = {stage.stage_id for stage in todo}
     children: dict[str, list[Stage]] = {}
     for stage in todo:
@@ -50,9 +52,18 @@ def _depth_first(todo: list[Stage]) -> list[Stage]:
             emit(child)
 
     roots = [stage for stage in todo if stage.parent is None or stage.parent.stage_id not in pending]
+    chains: dict[tuple[str, str], int] = {}
+    for stage in roots:
+        chains.setdefault((stage.encoder, stage.chain), len(chains))
+
+    def order(stage: Stage) -> tuple[bool, int, int]:
+        if stage.stage_id not in children:
+            return (False, 0, 0)  # plan order (the sort is stable)
+        return (True, chains[(stage.encoder, stage.chain)], stage.seed)
+
     # stages that train nothing others build on first (the baselines every gain needs), then each
-    # intermediate with its targets
-    for stage in sorted(roots, key=lambda stage: stage.stage_id in children):
+    # intermediate chain, seed by seed, each stage followed by its targets
+    for stage in sorted(roots, key=order):
         emit(stage)
     return ordered
 
