@@ -333,17 +333,19 @@ def _fit_mixed(
 
     None if the fit raises a numerical error, does not converge or gives a non-finite value.
     """
+    # statsmodels computes the standard errors lazily: a singular covariance warns when they are read, so
+    # they are read here, where a non-finite one is reported as no fit rather than printed to the user
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             fitted = formula_api.mixedlm("gain ~ similarity", data, **options).fit(reml=True)
+            if not getattr(fitted, "converged", False):
+                return None
+            values = (
+                float(fitted.fe_params["similarity"]),
+                float(fitted.bse_fe["similarity"]),
+                float(fitted.pvalues["similarity"]),
+            )
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
-    if not getattr(fitted, "converged", False):
-        return None
-    values = (
-        float(fitted.fe_params["similarity"]),
-        float(fitted.bse_fe["similarity"]),
-        float(fitted.pvalues["similarity"]),
-    )
     return values if all(np.isfinite(values)) else None
