@@ -79,7 +79,8 @@ def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) 
     from xlt.study.runner import _depth_first
 
     config = tiny_study(tmp_path, tiny_encoder_dir)
-    config.write_text(config.read_text().replace("intermediates: [stsb]", "intermediates: [stsb, mrpc]"))
+    three = config.read_text().replace("intermediates: [stsb]", "intermediates: [stsb, mrpc, sst2]")
+    config.write_text(three)
     plan = build_plan(load_study(config))
     ordered = _depth_first(plan.stages)
     assert sorted(s.stage_id for s in ordered) == sorted(s.stage_id for s in plan.stages)
@@ -97,3 +98,11 @@ def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) 
     for i in range(1, len(chains)):
         if chains[i][0] == chains[i - 1][0]:
             assert chains[i][1] > chains[i - 1][1]
+    # a study stopped after the first seed of the second chain finishes that chain before the next one
+    second = [s for s in ordered if s.kind == "intermediate"][2]
+    assert second.seed == 1 and second.chain != chains[0][0]
+    done = {second.stage_id} | {s.stage_id for s in ordered[: position[second.stage_id]]}
+    done |= {s.stage_id for s in ordered if s.parent is not None and s.parent.stage_id in done}
+    resumed = _depth_first([s for s in plan.stages if s.stage_id not in done], plan.stages)
+    following = [(s.chain, s.seed) for s in resumed if s.kind == "intermediate"]
+    assert following[0] == (second.chain, 2), following

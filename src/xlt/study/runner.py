@@ -32,13 +32,15 @@ class RunOutcome:
     seconds: float = 0.0
 
 
-def _depth_first(todo: list[Stage]) -> list[Stage]:
+def _depth_first(todo: list[Stage], plan_stages: list[Stage] | None = None) -> list[Stage]:
     """`todo` with the stages nothing pending builds on first (the baselines, in plan order), then each
     other stage followed by the pending stages built on it: an intermediate's weights are needed only
     until its targets finish, so a study stopped at any point (a session's end) leaves at most one
     intermediate whose targets still need it, and every finished intermediate has its baselines.
     Intermediates run one chain at a time, all its seeds before the next chain: a study stopped part-way
-    has gains with seed intervals for the chains it finished, not one seed of every chain."""
+    has gains with seed intervals for the chains it finished, not one seed of every chain. Chains rank by
+    their first stage in `plan_stages` (the whole plan), so a chain whose first seeds finished before a stop
+    is completed before the next chain starts."""
     pending = {stage.stage_id for stage in todo}
     children: dict[str, list[Stage]] = {}
     for stage in todo:
@@ -53,7 +55,7 @@ def _depth_first(todo: list[Stage]) -> list[Stage]:
 
     roots = [stage for stage in todo if stage.parent is None or stage.parent.stage_id not in pending]
     chains: dict[tuple[str, str], int] = {}
-    for stage in roots:
+    for stage in [*(plan_stages or []), *roots]:
         chains.setdefault((stage.encoder, stage.chain), len(chains))
 
     def order(stage: Stage) -> tuple[bool, int, int]:
@@ -159,7 +161,7 @@ def run_plan(
                 todo.append(stage)
                 continue
             progress.advance(study_bar)
-        todo = _with_weights(_depth_first(todo), store, console, outcome)
+        todo = _with_weights(_depth_first(todo, stages), store, console, outcome)
         progress.update(study_bar, total=len(stages) + len(outcome.weights_rebuilt))
 
         def finished(stage: Stage, state: str, detail: str) -> None:
