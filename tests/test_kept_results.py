@@ -82,7 +82,7 @@ def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) 
     three = config.read_text().replace("intermediates: [stsb]", "intermediates: [stsb, mrpc, sst2]")
     config.write_text(three)
     plan = build_plan(load_study(config))
-    ordered = _depth_first(plan.stages)
+    ordered = _depth_first(plan.stages, plan.stages)
     assert sorted(s.stage_id for s in ordered) == sorted(s.stage_id for s in plan.stages)
     position = {stage.stage_id: i for i, stage in enumerate(ordered)}
     for stage in plan.targets:

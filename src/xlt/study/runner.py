@@ -32,7 +32,7 @@ class RunOutcome:
     seconds: float = 0.0
 
 
-def _depth_first(todo: list[Stage], plan_stages: list[Stage] | None = None) -> list[Stage]:
+def _depth_first(todo: list[Stage], plan_stages: list[Stage]) -> list[Stage]:
     """`todo` with the stages nothing pending builds on first (the baselines, in plan order), then each
     other stage followed by the pending stages built on it: an intermediate's weights are needed only
     until its targets finish, so a study stopped at any point (a session's end) leaves at most one
@@ -55,7 +55,7 @@ def _depth_first(todo: list[Stage], plan_stages: list[Stage] | None = None) -> l
 
     roots = [stage for stage in todo if stage.parent is None or stage.parent.stage_id not in pending]
     chains: dict[tuple[str, str], int] = {}
-    for stage in [*(plan_stages or []), *roots]:
+    for stage in plan_stages:
         chains.setdefault((stage.encoder, stage.chain), len(chains))
 
     def order(stage: Stage) -> tuple[bool, int, int]:
