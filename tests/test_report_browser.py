@@ -29,7 +29,8 @@ def _browser() -> str:
 
 
 def loaded_images(page: Path, screenshot: Path | None = None) -> tuple[int, int]:
-    """(figures that loaded, figures) of an HTML page, as headless Chromium sees them after load."""
+    """(figures that loaded, figures) of an HTML page, as headless Chromium sees them after load; fails if
+    the page is wider than the browser's window (it would scroll sideways)."""
     browser = _browser()
     page = page.resolve()
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=10000"]
@@ -55,6 +56,9 @@ def loaded_images(page: Path, screenshot: Path | None = None) -> tuple[int, int]
         )
     found = re.search(r'data-images="(\d+)/(\d+)"', dom)
     assert found is not None, "the page's image check did not run (no data-images on <body>)"
+    width = re.search(r'data-width="(\d+)/(\d+)"', dom)
+    assert width is not None, "the page's width check did not run (no data-width on <body>)"
+    assert int(width.group(1)) <= int(width.group(2)), f"page wider than the window: {width.group(0)}"
     return int(found.group(1)), int(found.group(2))
 
 
@@ -68,8 +72,10 @@ def test_the_browser_sees_a_broken_figure(tmp_path: Path) -> None:
     axes.plot([0, 1], [1, 0])
     figure.savefig(tmp_path / "good.png")
     (tmp_path / "broken.png").write_bytes(b"not a png at all")
+    wide = "| " + " | ".join(f"column {i}" for i in range(60)) + " |\n|" + "---|" * 60 + "\n"
     markdown = (
         "# page\n\n**bold** and `code`\n\n![good](good.png)\n\n![broken](broken.png)\n\n| a |\n|---|\n| 1 |\n"
+        f"\n{wide}"
     )
     page = tmp_path / "page.html"
     page.write_text(html_page(markdown, tmp_path))

@@ -21,7 +21,7 @@ from xlt.analysis.transfer import MACRO, TransferAnalysis, analyse, join_similar
 from xlt.analysis.typology import FEATURE_SET, distance_to_english, dominant_script
 from xlt.core.errors import ConfigError, XltError
 from xlt.report import figures
-from xlt.report.findings import Question, findings_section
+from xlt.report.findings import ALPHA, Question, converged, findings_section
 from xlt.report.markdown import html_page, md_table, pivot, write_csv, write_text
 from xlt.report.ranker import ranker_section
 from xlt.report.robustness import robustness_section
@@ -305,13 +305,27 @@ def _questions(
     ]
 
 
+def _surviving(frame: pd.DataFrame, index: str, columns: str) -> pd.DataFrame | None:
+    """Where each cell of a gain heat map survives (q < 0.05 on converged stages), for its stars; None when
+    the gains carry no q (a study with one seed has no test)."""
+    if "q" not in frame:
+        return None
+    marked = frame.assign(mark=(frame.q < ALPHA) & converged(frame))
+    return marked.pivot_table(index=index, columns=columns, values="mark", aggfunc="max", sort=False)
+
+
 def _gains_section(
     payload: dict[str, Any], gains: pd.DataFrame, transfer: pd.DataFrame, figs: Path
 ) -> list[str]:
     """Macro gains (heat map and table), gains per language group, per-language heat maps, Tatoeba."""
     macro = transfer[transfer.language == MACRO]
     matrix = macro.pivot_table(index="intermediate", columns="target", values="gain", sort=False)
-    heat = figures.heatmap(matrix, "gain over the baseline (macro-avg over languages)", figs / "gains.png")
+    heat = figures.heatmap(
+        matrix,
+        "gain over the baseline (macro-avg over languages; * q < 0.05 and converged)",
+        figs / "gains.png",
+        marks=_surviving(macro, "intermediate", "target"),
+    )
     columns = [
         "target",
         "intermediate",
@@ -335,7 +349,12 @@ def _gains_section(
     for target, block in transfer[transfer.members == transfer.language].groupby("target", sort=False):
         per_language = block.pivot_table(index="intermediate", columns="language", values="gain", sort=False)
         path = figs / f"gains-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(target))}.png"
-        figures.heatmap(per_language, f"{target}: gain per language", path)
+        figures.heatmap(
+            per_language,
+            f"{target}: gain per language (* q < 0.05 and converged)",
+            path,
+            marks=_surviving(block, "intermediate", "language"),
+        )
         sections.append(f"\n![{target} per language](figures/{path.name})\n")
     tatoeba = gains[(gains.target == "tatoeba") & (gains.members != gains.language)]
     if not tatoeba.empty:

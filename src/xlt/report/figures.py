@@ -15,6 +15,8 @@ import pandas as pd
 from xlt.core.io import atomic_path
 
 DPI = 110
+# How far a cell that does not survive is blended towards white (0 = full colour, 1 = white).
+FADE_TO = 0.7
 
 
 def _save(figure: plt.Figure, path: Path) -> Path:
@@ -25,6 +27,18 @@ def _save(figure: plt.Figure, path: Path) -> Path:
     return path
 
 
+def cell_colours(
+    values: np.ndarray, mapper: matplotlib.cm.ScalarMappable, starred: np.ndarray | None
+) -> np.ndarray:
+    """RGBA per cell: the colour map's colour, blended towards white where `starred` is false; missing
+    cells transparent."""
+    colours = mapper.to_rgba(np.nan_to_num(values))
+    if starred is not None:
+        colours[~starred, :3] = FADE_TO + (1 - FADE_TO) * colours[~starred, :3]
+    colours[~np.isfinite(values)] = (1.0, 1.0, 1.0, 0.0)
+    return colours
+
+
 def heatmap(
     matrix: pd.DataFrame,
     title: str,
@@ -33,8 +47,10 @@ def heatmap(
     label: str = "gain",
     marks: pd.DataFrame | None = None,
 ) -> Path:
-    """A diverging heatmap centred on 0 with the value in each cell; cells where `marks` (same shape) is
-    true get a star (e.g. those that survive the multiple-comparison control)."""
+    """A diverging heatmap centred on 0 with the value in each cell. With `marks` (same shape, true where a
+    cell survives the multiple-comparison control), marked cells get a star and keep full colour while the
+    others are drawn faded, so the eye goes to the cells that carry evidence and a scale set by noise does
+    not make noise look strong."""
     values = matrix.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
     bound = float(np.abs(finite).max()) if finite.size else 1.0
@@ -42,15 +58,17 @@ def heatmap(
     width = max(4.0, 0.62 * values.shape[1] + 2.5)
     height = max(2.5, 0.42 * values.shape[0] + 1.5)
     figure, axes = plt.subplots(figsize=(width, height))
-    image = axes.imshow(values, cmap="RdBu", vmin=-bound, vmax=bound, aspect="auto")
+    mapper = matplotlib.cm.ScalarMappable(matplotlib.colors.Normalize(-bound, bound), plt.get_cmap("RdBu"))
+    starred = marks.reindex_like(matrix).eq(True).to_numpy() if marks is not None else None
+    axes.imshow(cell_colours(values, mapper, starred), aspect="auto")
     axes.set_xticks(range(values.shape[1]), [str(c) for c in matrix.columns], rotation=45, ha="right")
     axes.set_yticks(range(values.shape[0]), [str(i) for i in matrix.index])
-    starred = marks.reindex_like(matrix).fillna(False).to_numpy(dtype=bool) if marks is not None else None
     for (i, j), value in np.ndenumerate(values):
         if math.isfinite(value):
             star = "*" if starred is not None and starred[i, j] else ""
-            axes.text(j, i, f"{value:+.3f}{star}", ha="center", va="center", fontsize=7)
-    figure.colorbar(image, ax=axes, label=label)
+            shade = "black" if starred is None or starred[i, j] else "dimgray"
+            axes.text(j, i, f"{value:+.3f}{star}", ha="center", va="center", fontsize=7, color=shade)
+    figure.colorbar(mapper, ax=axes, label=label)
     axes.set_title(title, fontsize=10)
     return _save(figure, path)
 

@@ -97,11 +97,11 @@ def html_page(markdown: str, root: Path) -> str:
                 i += 1
             head, rows = block[0], block[2:]
             body.append(
-                "<table><tr>"
+                "<div class='wide'><table><tr>"
                 + "".join(f"<th>{c}</th>" for c in head)
                 + "</tr>"
                 + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-                + "</table>"
+                + "</table></div>"
             )
             continue
         images = re.findall(r"!\[([^\]]*)\]\(([^)]+)\)", line)
@@ -121,14 +121,16 @@ def html_page(markdown: str, root: Path) -> str:
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}table{border-collapse:collapse;"
         "font-size:12px;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
-        "img{max-width:100%}code{background:#f4f4f4}"
+        "img{max-width:100%}code{background:#f4f4f4}.wide{overflow-x:auto}"
     )
     page_head = f"<head><meta charset='utf-8'><title>xlt report</title><style>{style}</style></head>"
     return f"<!doctype html><html>{page_head}<body>{''.join(body)}{IMAGE_CHECK}</body></html>\n"
 
 
-# once the page has loaded, <body data-images="loaded/total">, which the browser test reads
+# once the page has loaded, <body data-images="loaded/total" data-width="page width/window width">, which
+# the browser test reads (a wide table scrolls in its own box, so the page itself never scrolls sideways)
 IMAGE_CHECK = (
-    "<script>addEventListener('load',()=>{const a=[...document.images];document.body.dataset.images="
-    "a.filter(i=>i.complete&&i.naturalWidth>0).length+'/'+a.length})</script>"
+    "<script>addEventListener('load',()=>{const a=[...document.images],b=document.body.dataset;b.images="
+    "a.filter(i=>i.complete&&i.naturalWidth>0).length+'/'+a.length;"
+    "b.width=document.documentElement.scrollWidth+'/'+innerWidth})</script>"
 )

@@ -10,9 +10,8 @@ from pathlib import Path
 from xlt.analysis.robust_transfer import RobustTransferAnalysis
 from xlt.analysis.transfer import MACRO
 from xlt.report import figures
+from xlt.report.findings import ALPHA
 from xlt.report.markdown import md_table, write_csv
-
-ALPHA = 0.05
 
 
 def similarity_robustness_section(analysis: RobustTransferAnalysis, out: Path) -> list[str]:
@@ -35,7 +34,7 @@ def similarity_robustness_section(analysis: RobustTransferAnalysis, out: Path) -
         "Spearman: similarity vs robustness outcome (pooled over targets; * q < 0.05)",
         out / "figures" / "similarity_vs_robustness.png",
         label="rho",
-        marks=marks.astype(bool),
+        marks=marks,
     )
     sections += [
         "Spearman's rho between each estimator's similarity and each robustness outcome at target level "
