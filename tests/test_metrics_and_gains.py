@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from xlt.analysis.gains import SeedReplicates, bootstrap_difference, bootstrap_gain
+from xlt.analysis.gains import SeedReplicates, bootstrap_contrast, bootstrap_difference, bootstrap_gain
 from xlt.metrics.correlation import pearson, rowwise_spearman, spearman
 from xlt.models.lexical import dice
 
@@ -55,6 +55,30 @@ def test_gain_is_treated_minus_baseline_and_ci_covers_it() -> None:
     assert estimate.seeds.replicates.shape == (2, 500)
     result = estimate.seeds.inference(0.95)
     assert 0 < result.ci_low < estimate.gain < result.ci_high and result.p < 0.05
+
+
+def test_contrast_of_one_arm_against_the_mean_of_two() -> None:
+    rng = np.random.default_rng(5)
+    gold = rng.integers(0, 3, size=200)
+
+    def arm(correct: float) -> list[np.ndarray]:  # three seeds of a classifier right `correct` of the time
+        return [np.where(rng.random(200) < correct, gold, (gold + 1) % 3) for _ in range(3)]
+
+    sts, nli, ner = arm(0.8), arm(0.7), arm(0.5)
+    contrast = bootstrap_contrast([sts], [nli, ner], list(gold), "accuracy", resamples=300, rng=rng)
+    accuracy = [[np.mean(p == gold) for p in a] for a in (sts, nli, ner)]
+    per_seed = np.array(accuracy[0]) - (np.array(accuracy[1]) + np.array(accuracy[2])) / 2
+    assert np.allclose(contrast.seeds.estimates, per_seed)
+    assert contrast.treated == pytest.approx(np.mean(accuracy[0]))
+    assert contrast.baseline == pytest.approx((np.mean(accuracy[1]) + np.mean(accuracy[2])) / 2)
+    result = contrast.seeds.inference(0.95)
+    assert result.ci_low < contrast.gain < result.ci_high and result.ci_low > 0  # a 0.2 gap on 200 items
+    # one arm against one is the plain gain, with the same draws for the same generator state
+    one = bootstrap_contrast([sts], [nli], list(gold), "accuracy", resamples=50, rng=np.random.default_rng(1))
+    gain = bootstrap_gain(nli, sts, list(gold), "accuracy", resamples=50, rng=np.random.default_rng(1))
+    assert np.array_equal(one.seeds.replicates, gain.seeds.replicates)
+    with pytest.raises(ValueError, match="same seeds"):
+        bootstrap_contrast([sts], [nli[:2]], list(gold), "accuracy", rng=rng)
 
 
 def test_bootstrap_rejects_misaligned_arms() -> None:

@@ -212,6 +212,36 @@ def test_findings_page_of_a_study(trained_study: Path, data_dir: Path, tmp_path:
     # the 3-step stages of this study did not converge: no gain counts as a finding
     intermediate = page.split("## Does intermediate training change zero-shot transfer?")[1].split("\n## ")[0]
     assert "did not converge" in intermediate or "not recorded" in intermediate
+    # STS against the other intermediates: the groups' rows are shown whether or not anything survives
+    sts = page.split("## Does STS help African and low-resource languages")[1].split("\n## ")[0]
+    assert "| target | intermediate | language | compared |" in sts and "| African |" in sts
+
+
+def test_sts_is_contrasted_with_the_mean_of_the_other_intermediates(
+    trained_study: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xlt.study.results as results
+
+    plan = build_plan(load_study(trained_study))
+    store = RunStore(trained_study.parent / "runs" / "sim")
+    contrasts = results.sts_contrast_rows(plan, store)
+    scores = results.score_rows(plan, store)
+    assert set(contrasts.intermediate) == {"stsb"} and set(contrasts.compared) == {"mrpc sst2"}
+    assert set(contrasts.target) == {"semrel", "xnli"}
+    for row in contrasts[contrasts.members == contrasts.language].itertuples():
+        score = scores[(scores.target == row.target) & (scores.language == row.language)]
+        by_intermediate = score.groupby("intermediate").score.mean()
+        expected = by_intermediate["stsb"] - (by_intermediate["mrpc"] + by_intermediate["sst2"]) / 2
+        assert row.sts_minus_others == pytest.approx(expected) == pytest.approx(row.sts - row.others)
+        assert row.ci_low <= row.sts_minus_others <= row.ci_high
+    assert set(contrasts.family) == {results.STS_LANGUAGE_FAMILY, results.STS_GROUP_FAMILY}
+    assert contrasts.q.notna().all()
+    # an intermediate that has not finished the seeds the STS one has is left out, not a seed cut
+    finished = results.usable
+    monkeypatch.setattr(
+        results, "usable", lambda s, stage: stage.intermediate != "sst2" and finished(s, stage)
+    )
+    assert set(results.sts_contrast_rows(plan, store).compared) == {"mrpc"}
 
 
 def test_run_a_study_directory_again(trained_study: Path, data_dir: Path) -> None:

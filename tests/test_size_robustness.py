@@ -99,7 +99,9 @@ def test_questions_tell_encoders_apart_when_a_study_has_several() -> None:
         )  # fmt: skip
 
     def labels(robustness: pd.DataFrame) -> list[str]:
-        questions = _questions(pd.DataFrame(), None, robustness, pd.DataFrame(), None, pd.DataFrame())
+        questions = _questions(
+            pd.DataFrame(), None, robustness, pd.DataFrame(), None, pd.DataFrame(), pd.DataFrame()
+        )
         return next(q for q in questions if q.title.startswith("What do perturbations cost")).labels
 
     assert labels(drops(["me5-small@layers=3", "me5-small"]))[0] == "encoder"

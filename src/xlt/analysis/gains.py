@@ -73,21 +73,45 @@ def bootstrap_gain(
 
     One draw of items with replacement serves every seed and both arms (a paired bootstrap): row s of the
     replicates is seed s's treated-minus-baseline score on each resample."""
-    n_seeds, n = len(baseline), len(gold)
-    if len(treated) != n_seeds or any(len(p) != n for p in [*baseline, *treated]):
-        raise ValueError(f"shapes differ: {n_seeds} vs {len(treated)} seeds, {n} gold items")
+    return bootstrap_contrast([treated], [baseline], gold, metric, resamples=resamples, rng=rng)
+
+
+def bootstrap_contrast(
+    treated: Sequence[list[list[Any]]],
+    baseline: Sequence[list[list[Any]]],
+    gold: list[Any],
+    metric: str,
+    *,
+    resamples: int = 1000,
+    rng: np.random.Generator,
+) -> GainEstimate:
+    """The mean score of the `treated` arms minus the mean score of the `baseline` arms, per seed; each arm
+    holds one list of per-item predictions per seed (same seeds, same items in every arm). E.g. an STS
+    intermediate against the mean of the other intermediates: the shared baseline cancels exactly.
+
+    One draw of items serves every seed and every arm, so the replicates are paired across both."""
+    arms = [*treated, *baseline]
+    n_seeds, n = len(arms[0]), len(gold)
+    if not treated or not baseline or any(len(arm) != n_seeds for arm in arms):
+        raise ValueError(f"every arm needs the same seeds: {[len(arm) for arm in arms]}")
+    if any(len(pred) != n for arm in arms for pred in arm):
+        raise ValueError(f"shapes differ: an arm's predictions do not match the {n} gold items")
     items = rng.integers(0, n, size=(resamples, n))
-    arm_scores, arm_replicates = [], []
-    for arm in (baseline, treated):
-        full, replicates = zip(
-            *(_score_and_replicates(pred, gold, metric, items) for pred in arm), strict=True
-        )
-        arm_scores.append(np.array(full))
-        arm_replicates.append(np.stack(replicates))
+    side_scores, side_replicates = [], []
+    for side in (baseline, treated):
+        scores, replicates = [], []
+        for arm in side:
+            full, draws = zip(
+                *(_score_and_replicates(pred, gold, metric, items) for pred in arm), strict=True
+            )
+            scores.append(np.array(full))
+            replicates.append(np.stack(draws))
+        side_scores.append(np.mean(scores, axis=0))
+        side_replicates.append(np.mean(replicates, axis=0))
     return GainEstimate(
-        baseline=float(arm_scores[0].mean()),
-        treated=float(arm_scores[1].mean()),
-        seeds=SeedReplicates(arm_scores[1] - arm_scores[0], arm_replicates[1] - arm_replicates[0]),
+        baseline=float(side_scores[0].mean()),
+        treated=float(side_scores[1].mean()),
+        seeds=SeedReplicates(side_scores[1] - side_scores[0], side_replicates[1] - side_replicates[0]),
     )
 
 

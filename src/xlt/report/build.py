@@ -34,6 +34,7 @@ from xlt.tasks import get_task
 
 REPORT_DIR = "report"
 ENGLISH = {"en", "eng"}
+STS_QUESTION = "Does STS help African and low-resource languages more than other intermediates?"
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,10 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
 
     smallest = float(payload["config"].get("evaluation", {}).get("smallest_effect", 0.02))
     alignment_gains = pd.DataFrame(payload.get("alignment_gains") or [])
-    questions = _questions(gains, analysis, robustness, robust_gains, robust_analysis, alignment_gains)
+    sts_contrasts = pd.DataFrame(payload.get("sts_contrasts") or [])
+    questions = _questions(
+        gains, analysis, robustness, robust_gains, robust_analysis, alignment_gains, sts_contrasts
+    )
     findings = findings_section(questions, smallest)
     markdown = "\n".join([*head, *findings, *sections])
     md_path, html_path = out / "report.md", out / "report.html"
@@ -236,6 +240,7 @@ def _questions(
     robust_gains: pd.DataFrame,
     robust_analysis: RobustTransferAnalysis | None,
     alignment_gains: pd.DataFrame,
+    sts_contrasts: pd.DataFrame,
 ) -> list[Question]:
     """The study's research questions, each with its tests (rows with p, q and, but for correlations, MDE)."""
     with_tests = gains[gains.q.notna()] if "q" in gains else gains.iloc[0:0]
@@ -272,6 +277,13 @@ def _questions(
             ["estimator", "view", "where"],
             "report/correlations.csv",
             per_stage=False,
+        ),
+        Question(
+            STS_QUESTION,
+            sts_contrasts if "q" in sts_contrasts else pd.DataFrame(),
+            "sts_minus_others",
+            keyed(sts_contrasts, ["target", "intermediate", "language"]),
+            "sts_contrasts.csv",
         ),
         Question(
             "What do perturbations cost? (drop: clean - perturbed)",

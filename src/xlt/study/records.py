@@ -16,7 +16,8 @@ from xlt.study.config import StudyConfig
 STUDY_RECORD = "study.json"
 # every file `write_results` derives from the stages, kept under a new name when the config changes
 DERIVED_FILES = (
-    "results.csv", "results.json", "gains.csv", "robustness.csv", "robust_gains.csv", "alignment_gains.csv"
+    "results.csv", "results.json", "gains.csv", "robustness.csv", "robust_gains.csv", "alignment_gains.csv",
+    "sts_contrasts.csv",
 )  # fmt: skip
 
 

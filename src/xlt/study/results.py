@@ -15,7 +15,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from xlt.analysis.gains import SeedReplicates, bootstrap_gain
+from xlt.analysis.gains import SeedReplicates, bootstrap_contrast
 from xlt.analysis.inference import FEW_SEEDS, adjust_families, inference_columns
 from xlt.analysis.languages import SIZE_SOURCE, LanguageGroup, language_groups
 from xlt.core.errors import ConfigError
@@ -61,6 +61,11 @@ GROUP_FAMILY = "gains per language group"
 ALIGNMENT_LANGUAGE_FAMILY = "alignment gains per language"
 ALIGNMENT_GROUP_FAMILY = "alignment gains per language group"
 ALIGNMENT_GAINS_CSV = "alignment_gains.csv"
+STS_LANGUAGE_FAMILY = "STS minus other intermediates per language"
+STS_GROUP_FAMILY = "STS minus other intermediates per language group"
+STS_CONTRASTS_CSV = "sts_contrasts.csv"
+# the taxonomy family of the STS intermediates (`xlt.tasks`), contrasted with every other intermediate
+STS_TASK_FAMILY = "similarity"
 SCORE_COLUMNS = [
     "encoder",
     "encoder_weights",
@@ -148,8 +153,46 @@ def gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
         if shared:  # an untrained baseline is planned once and serves every seed
             baseline_stages = {s: shared[0] for s in by_seed}
         head = {"encoder": encoder, "target": target, "variant": variant, "intermediate": intermediate}
-        comparisons.append((head, by_seed, baseline_stages))
+        comparisons.append((head, [by_seed], [baseline_stages]))
     return _paired_rows(plan, store, comparisons, (LANGUAGE_FAMILY, GROUP_FAMILY))
+
+
+def sts_contrast_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
+    """Each STS intermediate (taxonomy family "similarity") against the mean of the study's other
+    intermediates, same target, variant and seeds: `others` (their mean score), `sts` and `sts_minus_others`
+    = the STS gain minus the others' mean gain (the baseline cancels, so it is the difference of the
+    intermediate-trained scores), with the interval, p, MDE and q (families: per language / per group);
+    `compared` names the others. They are the intermediates that have finished every seed the STS one has
+    (in a study still running, one with fewer seeds done waits rather than cut the seeds compared)."""
+    groups = _stages_by_seed(plan)
+    comparisons, compared = [], {}
+    for (encoder, target, variant, intermediate), by_seed in groups.items():
+        if intermediate == "none" or _intermediate_family(by_seed) != STS_TASK_FAMILY:
+            continue
+        done = {seed for seed, stage in by_seed.items() if usable(store, stage)}
+        others = {
+            other: stages
+            for (e, t, v, other), stages in groups.items()
+            if (e, t, v) == (encoder, target, variant)
+            and other != "none"
+            and _intermediate_family(stages) != STS_TASK_FAMILY
+            and all(seed in stages and usable(store, stages[seed]) for seed in done)
+        }
+        if others:
+            head = {"encoder": encoder, "target": target, "variant": variant, "intermediate": intermediate}
+            comparisons.append((head, [by_seed], list(others.values())))
+            compared[(encoder, target, variant, intermediate)] = " ".join(others)
+    frame = _paired_rows(plan, store, comparisons, (STS_LANGUAGE_FAMILY, STS_GROUP_FAMILY))
+    keys = list(zip(frame.encoder, frame.target, frame.variant, frame.intermediate, strict=True))
+    return frame.rename(
+        columns={"baseline": "others", "with_intermediate": "sts", "gain": "sts_minus_others"}
+    ).assign(compared=[compared[key] for key in keys])
+
+
+def _intermediate_family(by_seed: dict[int, Stage]) -> str:
+    """The taxonomy family of the intermediate the stages were trained after (a user's task file too)."""
+    parent = next(iter(by_seed.values())).parent
+    return parent.task_spec.taxonomy.family if parent is not None else "none"
 
 
 def alignment_gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
@@ -167,7 +210,7 @@ def alignment_gain_rows(plan: StudyPlan, store: RunStore) -> pd.DataFrame:
         if base is None:
             continue
         head = {"encoder": encoder, "target": target, "variant": variant, "intermediate": intermediate}
-        comparisons.append((head, by_seed, base))
+        comparisons.append((head, [by_seed], [base]))
     frame = _paired_rows(plan, store, comparisons, (ALIGNMENT_LANGUAGE_FAMILY, ALIGNMENT_GROUP_FAMILY))
     return frame.rename(columns={"baseline": "unaligned", "with_intermediate": "aligned"})
 
@@ -181,7 +224,8 @@ def _stages_by_seed(plan: StudyPlan) -> dict[tuple[str, str, str, str], dict[int
     return groups
 
 
-Comparison = tuple[dict[str, Any], dict[int, Stage], dict[int, Stage]]  # head, treated, base (by seed)
+# head, treated arms, base arms (each arm its stages by seed); the effect is mean(treated) - mean(base)
+Comparison = tuple[dict[str, Any], list[dict[int, Stage]], list[dict[int, Stage]]]
 
 
 def _paired_rows(
@@ -192,28 +236,26 @@ def _paired_rows(
     evaluation = plan.config.evaluation
     rng = np.random.default_rng(0)
     rows: list[dict[str, Any]] = []
-    for head, by_seed, baseline_stages in comparisons:
-        seeds = [
-            s
-            for s in by_seed
-            if usable(store, by_seed[s]) and s in baseline_stages and usable(store, baseline_stages[s])
-        ]
+    for head, treated_arms, base_arms in comparisons:
+        arms = [*treated_arms, *base_arms]
+        seeds = [s for s in treated_arms[0] if all(s in arm and usable(store, arm[s]) for arm in arms)]
         if not seeds:
             continue
-        treated = [load_predictions(store, by_seed[s]) for s in seeds]
-        base = [load_predictions(store, baseline_stages[s]) for s in seeds]
-        chains = [by_seed[s] for s in seeds] + [baseline_stages[s] for s in seeds]
+        treated = [[load_predictions(store, arm[s]) for s in seeds] for arm in treated_arms]
+        base = [[load_predictions(store, arm[s]) for s in seeds] for arm in base_arms]
+        chains = [arm[s] for arm in arms for s in seeds]
         verdict = chain_convergence([convergence(store, x) for t in chains for x in (t.parent, t) if x])
         head = head | {"convergence": verdict}
-        languages = list(by_seed[seeds[0]].languages)
+        first = treated_arms[0][seeds[0]]
+        languages = list(first.languages)
         estimates = {}
         for language in languages:
-            gold = treated[0][language]["gold"]
-            estimate = bootstrap_gain(
-                [b[language]["pred"] for b in base],
-                [t[language]["pred"] for t in treated],
+            gold = treated[0][0][language]["gold"]
+            estimate = bootstrap_contrast(
+                [[p[language]["pred"] for p in arm] for arm in treated],
+                [[p[language]["pred"] for p in arm] for arm in base],
                 gold,
-                treated[0][language]["metric"],
+                treated[0][0][language]["metric"],
                 resamples=evaluation.bootstrap,
                 rng=rng,
             )
@@ -228,7 +270,7 @@ def _paired_rows(
         groups_of_target += language_groups(
             languages,
             high_resource_gib=evaluation.high_resource_gib,
-            xtreme_r=by_seed[seeds[0]].task_spec.type == TaskType.RETRIEVAL,
+            xtreme_r=first.task_spec.type == TaskType.RETRIEVAL,
         )
         for group in groups_of_target:
             members = [estimates[lang] for lang in group.members]
@@ -238,7 +280,7 @@ def _paired_rows(
                 head
                 | {
                     "language": group.name,
-                    "n": sum(len(treated[0][lang]["gold"]) for lang in group.members),
+                    "n": sum(len(treated[0][0][lang]["gold"]) for lang in group.members),
                     "seeds": len(seeds),
                 }
                 | _effect(
@@ -272,6 +314,7 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
     scores = score_rows(plan, store)
     gains = gain_rows(plan, store)
     alignment_gains = alignment_gain_rows(plan, store)
+    sts_contrasts = sts_contrast_rows(plan, store)
     robustness, robust_gains = robustness_tables(plan, store)
     payload = {
         "study": plan.config.name,
@@ -293,6 +336,7 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         "robustness": _records(robustness),
         "robust_gains": _records(robust_gains),
         "alignment_gains": _records(alignment_gains),
+        "sts_contrasts": _records(sts_contrasts),
     }
     writes: dict[str, Callable[[Path], None]] = {
         RESULTS_CSV: _csv(scores),
@@ -304,6 +348,7 @@ def write_results(plan: StudyPlan, store: RunStore) -> dict[str, Any]:
         (ROBUSTNESS_CSV, robustness),
         (ROBUST_GAINS_CSV, robust_gains),
         (ALIGNMENT_GAINS_CSV, alignment_gains),
+        (STS_CONTRASTS_CSV, sts_contrasts),
     ):
         if not frame.empty:
             writes[name] = _csv(frame)
