@@ -42,6 +42,22 @@ def run_command(
             "--ray-address", help="existing Ray cluster (e.g. auto, ray://host:10001); default: local"
         ),
     ] = None,
+    reuse: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--reuse",
+            help="another study directory whose finished stages with the same stage id are taken instead of "
+            "built again (repeatable)",
+        ),
+    ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only",
+            help="comma-separated task names: run only their pending stages (and the intermediates they "
+            "need); the rest stay pending",
+        ),
+    ] = None,
 ) -> None:
     """Run a study: train and evaluate every stage not yet finished, then print the results table."""
     from xlt.study.config import load_study
@@ -71,6 +87,8 @@ def run_command(
         progress=progress,
         executor=executor,
         ray_address=ray_address,
+        reuse=reuse or [],
+        only=[name.strip() for name in only.split(",") if name.strip()] if only is not None else [],
     )
 
 
@@ -83,6 +101,8 @@ def _run_study(
     progress: bool,
     executor: Any = "local",
     ray_address: str | None = None,
+    reuse: list[Path] | None = None,
+    only: list[str] | None = None,
 ) -> tuple[StudyPlan, RunStore]:
     from xlt.core.settings import resolve_data_dir
     from xlt.runs.store import RunStore
@@ -98,6 +118,8 @@ def _run_study(
         err_console.print(Text.assemble(("warning:", "yellow"), " ", warning), soft_wrap=True)
     plan = checked.plan
     store = RunStore(root)
+    _check_reuse(reuse or [], root)
+    _check_only(only or [], plan)
     with store.locked():
         record_study(store.root, config, err_console)
         outcome = run_plan(
@@ -109,12 +131,17 @@ def _run_study(
             show_progress=progress,
             executor=executor,
             ray_address=ray_address,
+            reuse=reuse or [],
+            only=only or [],
         )
         payload = write_results(plan, store)
     render(payload, console)
+    adopted = f" ({len(outcome.adopted)} from other studies)" if outcome.adopted else ""
+    deferred = f", {len(outcome.deferred)} left pending (--only)" if outcome.deferred else ""
     err_console.print(
-        f"{len(outcome.done)} stage(s) run, {len(outcome.reused)} reused, {len(outcome.failed)} failed, "
-        f"{len(outcome.skipped)} skipped in {outcome.seconds:.0f} s; results in {store.root}"
+        f"{len(outcome.done)} stage(s) run, {len(outcome.reused)} reused{adopted}, "
+        f"{len(outcome.failed)} failed, {len(outcome.skipped)} skipped{deferred} in "
+        f"{outcome.seconds:.0f} s; results in {store.root}"
     )
     if outcome.failed or outcome.skipped:
         first = next(iter(outcome.failed.values()), next(iter(outcome.skipped.values()), ""))
@@ -123,6 +150,30 @@ def _run_study(
             f"see `xlt status {store.root}` and its logs/, fix the cause, then re-run with --retry-failed",
         )
     return plan, store
+
+
+def _check_reuse(directories: list[Path], root: Path) -> None:
+    """Each `--reuse` directory is a study directory other than this one."""
+    for directory in directories:
+        if not (directory / "stages").is_dir():
+            raise ConfigError(
+                f"--reuse {directory}: not a study directory (no stages/ in it)",
+                "give the directory `xlt run` wrote a study to (it holds stages/ and results.json)",
+            )
+        if directory.resolve() == root.resolve():
+            raise ConfigError(
+                f"--reuse {directory} is this study's own directory", "give another study's directory"
+            )
+
+
+def _check_only(tasks: list[str], plan: StudyPlan) -> None:
+    known = list(dict.fromkeys(stage.task for stage in plan.stages))
+    unknown = [task for task in tasks if task not in known]
+    if unknown:
+        raise ConfigError(
+            f"--only names task(s) not in this study: {', '.join(unknown)}",
+            f"choose among the study's tasks: {', '.join(known)}",
+        )
 
 
 @app.command("train-eval")

@@ -45,6 +45,8 @@ REQUIRED_BY_KIND = {"intermediate": ("encoder.safetensors",), "target": ("predic
 WEIGHTS_SUFFIX = ".safetensors"
 # the status detail of such a stage
 WEIGHTS_NOT_KEPT = "weights not kept: retrained if a later stage needs them"
+# in a stage's directory copied from another study (`RunStore.adopt`): where from, when
+ADOPTED = "adopted.json"
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,13 @@ def _file_hashes(directory: Path) -> dict[str, str]:
         for path in sorted(directory.rglob("*"))
         if path.is_file() and path.name not in (STAGE_RECORD, BUILD_RECORD)
     }
+
+
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
 
 
 class RunStore:
@@ -293,6 +302,35 @@ class RunStore:
         if failed.exists():
             failed.unlink()
 
+    def adopt(self, stage_id: str, source: RunStore) -> bool:
+        """Take the finished, intact stage `stage_id` of another study directory instead of building it: a
+        stage id names everything the stage was built from (task, encoder, seed, training, evaluation and
+        the chain before it), so the same id is the same stage. Files are hard-linked where the two
+        directories share a file system (finished stages are never changed in place), copied otherwise;
+        `adopted.json` records where the stage came from. False, and nothing changed, if the source does
+        not hold it finished and intact, or this study already has it."""
+        if source.root.resolve() == self.root.resolve() or self.finished(stage_id):
+            return False
+        if not source.is_done(stage_id):
+            return False
+        self.stages_dir.mkdir(parents=True, exist_ok=True)
+        scratch = self.stages_dir / f".{stage_id}.adopting"
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            shutil.copytree(source.stage_dir(stage_id), scratch, copy_function=_link_or_copy)
+        except OSError:  # the source changed under the copy (e.g. rebuilt by its own run): build it here
+            shutil.rmtree(scratch, ignore_errors=True)
+            return False
+        atomic_write_json(scratch / ADOPTED, {"from": str(source.stage_dir(stage_id).resolve())})
+        os.replace(scratch, self.stage_dir(stage_id))
+        if self.damage(stage_id) is not None:  # the same race, caught by the stage's own file hashes
+            shutil.rmtree(self.stage_dir(stage_id), ignore_errors=True)
+            return False
+        log = source.logs_dir / f"{stage_id}.log"
+        if log.is_file() and not self.log_path(stage_id).exists():
+            shutil.copy2(log, self.log_path(stage_id))
+        return True
+
     def expire(self, stage_id: str, why: str) -> None:
         """Mark a finished stage whose results are known to be wrong (e.g. computed by code with a bug
         since fixed): it stops counting as done, so results leave it out and the next run rebuilds it; the
@@ -380,3 +418,5 @@ class RunStore:
         for path in self.stages_dir.glob(".*.partial"):
             if path.name[1 : -len(".partial")] not in keep:
                 shutil.rmtree(path, ignore_errors=True)
+        for path in self.stages_dir.glob(".*.adopting"):  # a copy cut short (`adopt`): never a stage
+            shutil.rmtree(path, ignore_errors=True)

@@ -4,6 +4,7 @@ Each stage is built by `study.execute` (locally here, or on Ray by `study.ray_ex
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
@@ -29,6 +30,10 @@ class RunOutcome:
     warnings: dict[str, str] = field(default_factory=dict)
     # finished stages retrained because their weights were not kept and a pending stage needs them
     weights_rebuilt: list[str] = field(default_factory=list)
+    # finished stages taken from other study directories (`reuse`), also counted in `reused`
+    adopted: list[str] = field(default_factory=list)
+    # pending stages left for a later run because `only` did not select them
+    deferred: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -94,6 +99,30 @@ def _with_weights(todo: list[Stage], store: RunStore, console: Console, outcome:
     return ordered
 
 
+def _select(todo: list[Stage], tasks: set[str]) -> tuple[list[Stage], list[Stage]]:
+    """(the pending stages of `tasks` and the pending stages they build on, the others), in `todo` order."""
+    needed: set[str] = set()
+    for stage in todo:
+        if stage.task in tasks:
+            link: Stage | None = stage
+            while link is not None:
+                needed.add(link.stage_id)
+                link = link.parent
+    return [s for s in todo if s.stage_id in needed], [s for s in todo if s.stage_id not in needed]
+
+
+def _adopt(stages: list[Stage], store: RunStore, sources: list[RunStore]) -> list[str]:
+    """Take every stage `store` has not finished from the first source that has it (weights kept first)."""
+    adopted = []
+    for stage in stages:
+        if store.finished(stage.stage_id):
+            continue
+        ranked = sorted(sources, key=lambda source: not source.holds_weights(stage.stage_id))
+        if any(store.adopt(stage.stage_id, source) for source in ranked):
+            adopted.append(stage.stage_id)
+    return adopted
+
+
 def precision_warning(stage: Stage, store: RunStore) -> str | None:
     """Why a finished stage's results may differ from what this machine would compute: `precision: auto`
     resolved to another precision where it was built. The stage is still reused (its id names the setting,
@@ -124,15 +153,22 @@ def run_plan(
     show_progress: bool = True,
     executor: Executor = "local",
     ray_address: str | None = None,
+    reuse: Sequence[Path] = (),
+    only: Sequence[str] = (),
 ) -> RunOutcome:
     """Run every stage that has not finished. Finished stages are reused, never rebuilt; failed ones are
-    retried only with `retry_failed`; a target whose intermediate did not finish is skipped."""
+    retried only with `retry_failed`; a target whose intermediate did not finish is skipped. A stage this
+    study has not finished that one of the `reuse` study directories has (same stage id) is taken from
+    there (`RunStore.adopt`), from a directory that still holds its weights if any does. With `only` (task
+    names), only the pending stages of those tasks run, with the intermediates they build on; the rest stay
+    pending for a later run (`deferred`)."""
     console = console or Console(stderr=True)
     outcome = RunOutcome()
     start = time.perf_counter()
     stages = plan.stages
     checkpoint_interval()  # a malformed setting stops the study before any stage, not inside each
     store.remove_orphans({s.stage_id for s in stages})
+    outcome.adopted = _adopt(stages, store, [RunStore(path) for path in reuse])
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:
         study_bar = progress.add_task(f"study {plan.config.name} ({executor})", total=len(stages))
@@ -161,6 +197,10 @@ def run_plan(
                 todo.append(stage)
                 continue
             progress.advance(study_bar)
+        if only:
+            todo, deferred = _select(todo, set(only))
+            outcome.deferred = [stage.stage_id for stage in deferred]
+            progress.advance(study_bar, len(deferred))
         todo = _with_weights(_depth_first(todo, stages), store, console, outcome)
         progress.update(study_bar, total=len(stages) + len(outcome.weights_rebuilt))
 
