@@ -31,6 +31,18 @@ def test_nli_claim_verdicts(tmp_path: Path) -> None:
     assert check([("s", tmp_path, other)]).verdict == "not measured"
 
 
+def test_retrieval_claim_names_the_starting_accuracy_and_explains_a_disagreement(tmp_path: Path) -> None:
+    check = CLAIMS[1].check
+    loss = _gains(-0.35, 0.001).assign(target="tatoeba", baseline=0.829)
+    verdict = check([("stilts", tmp_path, loss)])
+    assert verdict.verdict == "disagrees"
+    assert "before intermediate training: stilts 0.829" in verdict.evidence
+    assert "trained contrastively" in verdict.evidence
+    gain = check([("stilts", tmp_path, loss.assign(gain=0.05))])
+    assert gain.verdict == "agrees" and "contrastively" not in gain.evidence
+    assert check([("s", tmp_path, _gains(0.02, 0.01))]).verdict == "not measured"  # XNLI only
+
+
 def test_semb_claim_from_the_ranker_summary(tmp_path: Path) -> None:
     (tmp_path / "report").mkdir()
     rows = [

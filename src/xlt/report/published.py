@@ -99,7 +99,19 @@ def _retrieval_gains(studies: Sequence[tuple[str, Path, pd.DataFrame]]) -> Verdi
     rows = gains[
         (gains.target == "tatoeba") & (gains.language == "non-English") & (gains.variant == "standard")
     ]
-    return _gain_verdict(rows, "intermediate gains on Tatoeba (non-English)")
+    verdict = _gain_verdict(rows, "intermediate gains on Tatoeba (non-English)")
+    if rows.empty:
+        return verdict
+    baselines = rows.groupby("study").baseline.mean()
+    start = ", ".join(f"{study} {score:.3f}" for study, score in baselines.items())
+    evidence = f"{verdict.evidence}. Accuracy@1 of the encoder before intermediate training: {start}"
+    if verdict.verdict == "disagrees":
+        evidence += (
+            ". The encoders differ where it matters: multilingual-e5-small was trained contrastively on "
+            "text pairs to retrieve, so it starts near its best, while XLM-R large was trained only "
+            "with masked language modelling and its mean-pooled embeddings had retrieval to gain"
+        )
+    return Verdict(verdict.verdict, evidence)
 
 
 def _rs_da_generalized(studies: Sequence[tuple[str, Path, pd.DataFrame]]) -> Verdict:
