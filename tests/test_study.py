@@ -105,6 +105,13 @@ def test_every_intermediate_trained_encoder_is_scored_on_tatoeba(
     assert {g["intermediate"] for g in gains} == {"stsb"}
     assert {g["language"] for g in gains} >= {"afr", "swh"}
     assert {g["seeds"] for g in gains} == {2}  # both seeds compared with the one base evaluation
+    # the report hands the findings page every gain, Tatoeba's too: the X-STILTs retrieval claim reads them
+    from xlt.report.build import build_report
+    from xlt.report.published import CLAIMS
+
+    report = build_report(store.root, data_dir, permutations=20)
+    assert "tatoeba" in set(report.gains.target)
+    assert CLAIMS[1].check([("tiny", store.root, report.gains)]).verdict != "not measured"
 
 
 def test_interrupted_stage_restarts_and_failures_are_recorded(

@@ -62,6 +62,8 @@ def answer(question: Question, smallest_effect: float) -> str:
         note = f" {excluded} test(s) rest on stages that did not converge ({detail}) and are not counted."
     survivors = counted[counted.q < ALPHA].sort_values("q")
     families = ", ".join(f"'{f}'" for f in dict.fromkeys(frame.family))
+    if counted.empty:
+        return f"No test counts ({families}):{note}\n"
     if survivors.empty:
         mde = float(np.nanmedian(counted.mde)) if "mde" in counted and counted.mde.notna().any() else np.nan
         if not np.isfinite(mde):

@@ -1,0 +1,38 @@
+"""The one-paragraph answer to a research question: what survives, or why nothing does (no effect larger
+than the MDE, too small a design, or no test resting only on converged stages)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from xlt.report.findings import Question, answer
+
+
+def _question(convergence: list[str], q: list[float], mde: float = 0.01) -> Question:
+    frame = pd.DataFrame(
+        {
+            "target": "xnli",
+            "language": [f"l{i}" for i in range(len(q))],
+            "gain": 0.05,
+            "ci_low": 0.01,
+            "ci_high": 0.09,
+            "q": q,
+            "p_holm": q,
+            "mde": mde,
+            "family": "gains per language",
+            "convergence": convergence,
+        }
+    )
+    return Question("Does it help?", frame, "gain", ["target", "language"], "gains.csv")
+
+
+def test_an_answer_says_why_nothing_counts() -> None:
+    capped = answer(_question(["capped", "capped"], [0.01, 0.01]), 0.02)
+    assert capped.startswith("No test counts ('gains per language'):")
+    assert "2 test(s) rest on stages that did not converge (2 capped)" in capped
+    quiet = answer(_question(["converged", "capped"], [0.5, 0.01]), 0.02)
+    assert quiet.startswith("Nothing survives among 1 test(s)") and "no effect larger than the MDE" in quiet
+    weak = answer(_question(["converged"], [0.5], mde=0.2), 0.02)
+    assert "underpowered: the median MDE 0.200" in weak
+    found = answer(_question(["converged", "converged"], [0.01, 0.5]), 0.02)
+    assert found.startswith("1 of 2 test(s) survive") and "| xnli | l0 |" in found
