@@ -45,7 +45,7 @@ REQUIRED_BY_KIND = {"intermediate": ("encoder.safetensors",), "target": ("predic
 WEIGHTS_SUFFIX = ".safetensors"
 # the status detail of such a stage
 WEIGHTS_NOT_KEPT = "weights not kept: retrained if a later stage needs them"
-# in a stage's directory copied from another study (`RunStore.adopt`): where from, when
+# in a stage's directory copied from another study (`RunStore.adopt`): the directory it came from
 ADOPTED = "adopted.json"
 
 

@@ -236,13 +236,20 @@ def _paired_rows(
     evaluation = plan.config.evaluation
     rng = np.random.default_rng(0)
     rows: list[dict[str, Any]] = []
+    loaded: dict[str, dict[str, dict[str, Any]]] = {}  # a stage serves many comparisons: read it once
+
+    def predictions(stage: Stage) -> dict[str, dict[str, Any]]:
+        if stage.stage_id not in loaded:
+            loaded[stage.stage_id] = load_predictions(store, stage)
+        return loaded[stage.stage_id]
+
     for head, treated_arms, base_arms in comparisons:
         arms = [*treated_arms, *base_arms]
         seeds = [s for s in treated_arms[0] if all(s in arm and usable(store, arm[s]) for arm in arms)]
         if not seeds:
             continue
-        treated = [[load_predictions(store, arm[s]) for s in seeds] for arm in treated_arms]
-        base = [[load_predictions(store, arm[s]) for s in seeds] for arm in base_arms]
+        treated = [[predictions(arm[s]) for s in seeds] for arm in treated_arms]
+        base = [[predictions(arm[s]) for s in seeds] for arm in base_arms]
         chains = [arm[s] for arm in arms for s in seeds]
         verdict = chain_convergence([convergence(store, x) for t in chains for x in (t.parent, t) if x])
         head = head | {"convergence": verdict}
