@@ -90,9 +90,11 @@ def bootstrap_contrast(
     intermediate against the mean of the other intermediates: the shared baseline cancels exactly.
 
     One draw of items serves every seed and every arm, so the replicates are paired across both."""
+    if not treated or not baseline:
+        raise ValueError("a contrast needs at least one treated and one baseline arm")
     arms = [*treated, *baseline]
     n_seeds, n = len(arms[0]), len(gold)
-    if not treated or not baseline or any(len(arm) != n_seeds for arm in arms):
+    if any(len(arm) != n_seeds for arm in arms):
         raise ValueError(f"every arm needs the same seeds: {[len(arm) for arm in arms]}")
     if any(len(pred) != n for arm in arms for pred in arm):
         raise ValueError(f"shapes differ: an arm's predictions do not match the {n} gold items")
