@@ -193,3 +193,32 @@ def test_presets_have_the_size_the_issue_asks_for() -> None:
     roles = {t.name: t.roles for t in list_tasks()}
     assert set(full.intermediates) == {n for n, r in roles.items() if "intermediate" in r}
     assert {t.task for t in full.targets} | {"tatoeba"} == {n for n, r in roles.items() if "target" in r}
+
+
+def test_stage_identity_holds_only_the_robust_settings_of_its_method() -> None:
+    """Settings of a robust method a stage does not use cannot change it, so they must not change its id."""
+    from xlt.training.config import RobustConfig, TrainingConfig
+
+    def identity(**robust: object) -> dict:
+        return TrainingConfig(max_steps=10, robust=RobustConfig(**robust)).identity()
+
+    assert identity() == {"max_steps": 10}
+    assert identity(copies=2, votes=3, radius=0.5) == {"max_steps": 10}  # standard uses none of them
+    assert identity(method="rs-da", votes=3) == {"max_steps": 10, "robust": {"method": "rs-da"}}
+    assert identity(method="rs-da", copies=2)["robust"] == {"method": "rs-da", "copies": 2}
+    assert identity(method="rs-noise", votes=3, copies=2)["robust"] == {"method": "rs-noise", "votes": 3}
+    assert identity(method="adversarial", steps=3, votes=3)["robust"] == {"method": "adversarial", "steps": 3}
+
+
+def test_robust_cpu_shares_its_standard_stages_with_similarity_robustness_cpu() -> None:
+    """The presets are aligned so that `xlt run robust-cpu --reuse similarity-robustness-cpu` takes the
+    stsb intermediates and every standard target stage instead of training them again."""
+    robust = build_plan(load_study(QUICKSTART.parent / "robust-cpu.yaml"))
+    simrob = build_plan(load_study(QUICKSTART.parent / "similarity-robustness-cpu.yaml"))
+    shared = {s.stage_id for s in robust.stages} & {s.stage_id for s in simrob.stages}
+    standard = [
+        s
+        for s in robust.stages
+        if s.kind == "intermediate" or (s.training is not None and s.training.robust.method == "standard")
+    ]
+    assert len(standard) == 15 and shared == {s.stage_id for s in standard}

@@ -82,11 +82,7 @@ class Stage:
             "encoder_weights": self.encoder_weights,
             "task": self.task,
             "seed": self.seed,
-            "training": (
-                self.training.model_dump(mode="json", exclude_defaults=True)
-                if self.training is not None
-                else None
-            ),
+            "training": (self.training.identity() if self.training is not None else None),
             "parent": self.parent.stage_id if self.parent is not None else None,
             "train_files": task.file_hashes("train", english) if self.training is not None else {},
             "dev_files": task.file_hashes("dev", english) if self.training is not None else {},
@@ -122,7 +118,7 @@ class Stage:
             "encoder_weights": self.encoder_weights,
             "seed": self.seed,
             "parent": self.parent.stage_id if self.parent is not None else None,
-            "training": self.training.model_dump(mode="json", exclude_defaults=True),
+            "training": self.training.identity(),
             "type": task.type.value,
             "labels": list(task.labels) if task.labels is not None else None,
             "metric": task.metric,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
@@ -28,6 +28,21 @@ class RobustConfig(BaseModel):
     radius: float = Field(1.0, gt=0, description="adversarial: L2 radius of the perturbation per example")
     step_size: float = Field(0.3, gt=0, description="adversarial: ascent step (L2 norm) per PGD step")
     steps: PositiveInt = Field(2, description="adversarial: ascent steps per batch")
+
+    def identity(self) -> dict[str, Any]:
+        """The settings that shape a stage under this method and differ from their defaults: the settings of
+        the other methods do nothing here, so a standard stage of a study that also lists rs-da is the same
+        stage as one of a study that never mentions robust training."""
+        used = {"method", *METHOD_SETTINGS[self.method]}
+        return {k: v for k, v in self.model_dump(mode="json", exclude_defaults=True).items() if k in used}
+
+
+METHOD_SETTINGS: dict[str, tuple[str, ...]] = {
+    "standard": (),
+    "rs-da": ("copies",),
+    "rs-noise": ("noise_std", "votes"),
+    "adversarial": ("style", "radius", "step_size", "steps"),
+}
 
 
 class TrainingConfig(BaseModel):
@@ -77,3 +92,15 @@ class TrainingConfig(BaseModel):
     evaluations: PositiveInt = Field(3, description="dev evaluations per stage when eval_every is unset")
     dev_limit: PositiveInt | None = Field(1000, description="English dev examples used for model selection")
     robust: RobustConfig = Field(RobustConfig(), description="robust training method and its settings")
+
+    def identity(self) -> dict[str, Any]:
+        """What of these settings enters a stage's id: those that differ from their defaults (so a new setting
+        with a behaviour-preserving default orphans no finished stage), and of the robust settings only
+        those of the chosen method."""
+        settings = self.model_dump(mode="json", exclude_defaults=True)
+        robust = self.robust.identity()
+        if robust:
+            settings["robust"] = robust
+        else:
+            settings.pop("robust", None)
+        return settings
