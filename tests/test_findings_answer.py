@@ -36,3 +36,26 @@ def test_an_answer_says_why_nothing_counts() -> None:
     assert "underpowered: the median MDE 0.200" in weak
     found = answer(_question(["converged", "converged"], [0.01, 0.5]), 0.02)
     assert found.startswith("1 of 2 test(s) survive") and "| xnli | l0 |" in found
+
+
+def test_a_correlation_is_judged_against_the_smallest_correlation_of_interest() -> None:
+    """A Spearman MDE of 0.25 rules out every correlation that matters (>= 0.3), while the metric-unit
+    effect of interest (0.02) would call the same design underpowered; an MDE of 0.9 is underpowered."""
+    from xlt.report.findings import SMALLEST_CORRELATION
+
+    def correlations(mde: float) -> Question:
+        frame = pd.DataFrame(
+            {"estimator": ["semb", "logme"], "coefficient": [0.1, -0.05], "ci_low": -0.2, "ci_high": 0.3,
+             "q": [0.6, 0.8], "p_holm": 1.0, "mde": mde, "family": "correlations of semb (spearman)"}
+        )  # fmt: skip
+        return Question(
+            "Does it predict?", frame, "coefficient", ["estimator"], "c.csv", False, "correlation"
+        )
+
+    assert SMALLEST_CORRELATION == 0.3
+    assert "no effect larger than the MDE (median 0.250 <= 0.3)" in answer(correlations(0.25), 0.02)
+    assert "underpowered: the median MDE 0.900 exceeds the effect of interest 0.3" in answer(
+        correlations(0.9), 0.02
+    )
+    gains = _question(["converged"], [0.5], mde=0.25)
+    assert "underpowered: the median MDE 0.250 exceeds the effect of interest 0.02" in answer(gains, 0.02)

@@ -278,6 +278,7 @@ def _questions(
             ["estimator", "view", "where"],
             "report/correlations.csv",
             per_stage=False,
+            scale="correlation",
         ),
         Question(
             STS_QUESTION,
@@ -307,6 +308,7 @@ def _questions(
             ["outcome", "estimator"],
             "report/robustness_correlations.csv",
             per_stage=False,
+            scale="correlation",
         ),
         Question(
             "What does cross-lingual alignment buy? (aligned - unaligned, same stages)",

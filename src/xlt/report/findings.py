@@ -6,6 +6,7 @@ of interest ("no effect larger than the MDE") or not ("underpowered")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,10 @@ from xlt.report.markdown import md_table
 
 ALPHA = 0.05
 SHOWN = 15  # rows per question; the rest are in the CSV named
+# The smallest correlation of interest (Spearman's rho): a similarity that explains less than about a tenth
+# of the variance of the gain ranks intermediates little better than chance, whatever its q. The smallest
+# effect of a study's config is in its metric's units and does not apply to a coefficient.
+SMALLEST_CORRELATION = 0.3
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,13 @@ class Question:
     source: str  # the file with every row
     # whether each row rests on trained stages (a `convergence` column); correlations do not
     per_stage: bool = True
+    # "metric": effects in the metric's units (gains, drops); "correlation": coefficients, whose smallest
+    # effect of interest is SMALLEST_CORRELATION
+    scale: Literal["metric", "correlation"] = "metric"
+
+    def smallest(self, smallest_effect: float) -> float:
+        """The smallest effect of interest of this question's rows."""
+        return SMALLEST_CORRELATION if self.scale == "correlation" else smallest_effect
 
 
 def findings_section(questions: list[Question], smallest_effect: float) -> list[str]:
@@ -34,7 +46,8 @@ def findings_section(questions: list[Question], smallest_effect: float) -> list[
         "robustness, every stage they rest on converged. `p_holm` is Holm's family-wise adjustment: the "
         "claims that hold under it are the headline. MDE: the smallest effect the design detects with 80% "
         f"power at alpha {ALPHA}. Where nothing survives, the smallest effect of interest "
-        f"(`evaluation.smallest_effect`, {smallest_effect:g}) tells apart 'no effect larger than the MDE' "
+        f"(`evaluation.smallest_effect`, {smallest_effect:g} in the metric's units; "
+        f"{SMALLEST_CORRELATION:g} for a Spearman correlation) tells apart 'no effect larger than the MDE' "
         "(the median MDE is at most that) from 'underpowered' (it is larger).\n",
     ]
     for question in questions:
@@ -48,7 +61,10 @@ def findings_section(questions: list[Question], smallest_effect: float) -> list[
 
 
 def answer(question: Question, smallest_effect: float) -> str:
+    """`smallest_effect` is in the metric's units; a correlation question compares its MDE with
+    SMALLEST_CORRELATION instead."""
     frame = question.frame
+    smallest_effect = question.smallest(smallest_effect)
     counted = frame[converged(frame)] if question.per_stage else frame
     excluded = len(frame) - len(counted)
     note = ""

@@ -20,7 +20,7 @@ from scipy import stats
 from xlt.analysis.ranker import headline
 from xlt.core.errors import XltError
 from xlt.report.build import STS_QUESTION, Report
-from xlt.report.findings import ALPHA, Question, answer, converged
+from xlt.report.findings import ALPHA, SMALLEST_CORRELATION, Question, answer, converged
 from xlt.report.markdown import md_table
 from xlt.study.config import StudyConfig, load_study
 
@@ -50,7 +50,8 @@ def findings_page(
         "commands under each study rebuild it. A test counts when it survives q < "
         f"{ALPHA} (Benjamini-Hochberg within its family) and, for effects of trained stages, every stage "
         "it rests on converged; `p_holm` is Holm's family-wise adjustment; MDE is the smallest effect the "
-        f"design detects with 80% power. The smallest effect of interest is {smallest:g}.\n",
+        f"design detects with 80% power. The smallest effect of interest is {smallest:g} in the metric's "
+        f"units and {SMALLEST_CORRELATION:g} for a Spearman correlation.\n",
         "## Studies\n",
         md_table(_study_table(studies)),
         "",
