@@ -59,3 +59,17 @@ def test_a_correlation_is_judged_against_the_smallest_correlation_of_interest() 
     )
     gains = _question(["converged"], [0.5], mde=0.25)
     assert "underpowered: the median MDE 0.250 exceeds the effect of interest 0.02" in answer(gains, 0.02)
+
+
+def test_the_studies_table_states_each_test_set_cap() -> None:
+    """A capped test set limits every answer resting on it, so the page says how much each study scored."""
+    from pathlib import Path
+
+    from xlt.report.findings_page import _test_items
+    from xlt.study.config import load_study
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    stilts = load_study(examples / "stilts-cpu.yaml")
+    assert _test_items(stilts) == "first 150 per language; Tatoeba first 200 pairs"
+    assert _test_items(load_study(examples / "similarity-robustness-cpu.yaml")) == "first 100 per language"
+    assert _test_items(load_study(examples / "tatoeba-full.yaml")) == "all"

@@ -200,7 +200,7 @@ def test_findings_page_of_a_study(trained_study: Path, data_dir: Path, tmp_path:
     assert f"`xlt run {root} && xlt similarity {root} && xlt report {root}`" in page
     # how far the study got, and the precision its rows were computed in
     studies = page.split("## Studies")[1].split("\n## ")[0]
-    assert "| stages finished | precision |" in studies
+    assert "| stages finished | test items | precision |" in studies
     planned = len(build_plan(config).stages)
     assert f"| {planned} of {planned} |" in studies and re.search(
         r"\| (bf16|fp32)(, (bf16|fp32))? \|", studies

@@ -109,12 +109,25 @@ def _study_table(studies: Sequence[StudyFindings]) -> pd.DataFrame:
                 "encoders": ", ".join(study.config.encoders),
                 "seeds": len(study.config.seeds),
                 "stages finished": _stages_finished(study),
+                "test items": _test_items(study.config),
                 "precision": _precisions(study.directory),
                 "gain tests": len(gains),
                 "on converged stages": counted,
             }
         )
     return pd.DataFrame(rows)
+
+
+def _test_items(config: StudyConfig) -> str:
+    """How much of each test set the study scores: every item, or its cap per language (a cap the issue
+    asks to state beside the answers it limits); Tatoeba's own cap when the study checks Tatoeba."""
+    evaluation = config.evaluation
+    text = f"first {evaluation.max_examples} per language" if evaluation.max_examples else "all"
+    targets = {entry.task for entry in config.targets}
+    if "tatoeba" in config.task_names() and "tatoeba" not in targets:  # the check of trained encoders
+        pairs = evaluation.tatoeba.max_examples or evaluation.max_examples
+        text += f"; Tatoeba {f'first {pairs} pairs' if pairs else 'all pairs'}"
+    return text
 
 
 def _stages_finished(study: StudyFindings) -> str:
