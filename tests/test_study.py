@@ -157,6 +157,7 @@ def test_cli_run_status_results_and_errors(tmp_path: Path, tiny_encoder_dir: Pat
     study_dir = tmp_path / "runs" / "tiny"
     status = runner.invoke(app, ["status", str(study_dir)])
     assert status.exit_code == 0 and "3 done" in status.output and "standard" in status.output  # variant
+    assert "nothing pending; the finished stages took" in " ".join(status.output.split())
     shown = runner.invoke(app, ["results", str(study_dir)])
     assert shown.exit_code == 0 and "hau" in shown.output
     csv = runner.invoke(app, ["results", str(study_dir), "--format", "csv"])

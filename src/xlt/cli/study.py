@@ -269,8 +269,8 @@ def _training_summary(plan: StudyPlan, store: RunStore, asked: int | None) -> No
 
 @app.command("status")
 def status_command(study_dir: Annotated[Path, typer.Argument(help="study directory")]) -> None:
-    """Say which stages of a study are done, failed, running or pending, and for each finished stage
-    whether its training converged (and why it stopped)."""
+    """Say which stages of a study are done, failed, running or pending, for each finished stage whether
+    its training converged (and why it stopped), and what the pending stages will cost."""
     from xlt.runs.store import WEIGHTS_NOT_KEPT, RunStore
     from xlt.study.plan import build_plan
     from xlt.study.records import read_study
@@ -309,6 +309,9 @@ def status_command(study_dir: Annotated[Path, typer.Argument(help="study directo
     console.print(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
     if verdicts:
         console.print("training: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())))
+    from xlt.study.cost import project
+
+    console.print(project(plan.stages, statuses, store).describe())
     weightless = sum(1 for status in statuses if status.detail == WEIGHTS_NOT_KEPT)
     if weightless:
         console.print(
