@@ -112,6 +112,19 @@ def test_every_intermediate_trained_encoder_is_scored_on_tatoeba(
     report = build_report(store.root, data_dir, permutations=20)
     assert "tatoeba" in set(report.gains.target)
     assert CLAIMS[1].check([("tiny", store.root, report.gains)]).verdict != "not measured"
+    # the Tatoeba checks are (intermediate, target) pairs like any other: their similarity is estimated
+    # and correlated with their gains (a study whose only gains are Tatoeba's still answers the question)
+    from xlt.similarity.registry import get_estimators
+    from xlt.study.similarity import save_similarity, study_pairs, study_similarity
+
+    assert ("stsb", "tatoeba") in {(i.name, t.name) for i, t in study_pairs(plan)}
+    estimators = get_estimators(["taxonomy", "random", "semb-lang"])
+    frame = study_similarity(plan, store, data_dir, estimators, sample=20)
+    assert set(frame[frame.target == "tatoeba"].language) == {"all", "afr", "swh"}
+    save_similarity(frame, store.root / "similarity.csv")
+    report = build_report(store.root, data_dir, permutations=20)
+    assert report.analysis is not None and "tatoeba" in set(report.analysis.joined.target)
+    assert "## Does similarity predict the gain?" in report.markdown.read_text()
 
 
 def test_interrupted_stage_restarts_and_failures_are_recorded(

@@ -115,11 +115,8 @@ def study_ranker(study_dir: Path, data_dir: Path | None, *, model: Model = "ridg
     its report (`xlt similarity` prints it)."""
     payload = read_results(study_dir)
     gains, scores = _standard(gains_frame(payload), scores_frame(payload))
-    transfer = gains[gains.target != "tatoeba"]
-    joined = join_similarity(transfer, pd.read_csv(study_dir / SIMILARITY_CSV))
-    languages = language_table(
-        scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)
-    )
+    joined = join_similarity(gains, pd.read_csv(study_dir / SIMILARITY_CSV))
+    languages = language_table(scores, gains, data_dir, _task_references(payload))
     return evaluate_ranker(joined, language_features(languages), model=model)
 
 
@@ -157,10 +154,12 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     )
     if transfer.empty:
         sections += _scores_section(payload, scores, tatoeba_gains=not gains.empty)
-        sections += benchmark
     else:
         sections += _gains_section(payload, gains, transfer, figs)
-        sections += benchmark
+    sections += benchmark
+    if not gains.empty:
+        # Tatoeba's gains too: like X-STILTs' retrieval targets (and LAReQA here), the check scores the
+        # intermediate-trained encoder with no target training, and similarity may predict that change
         similarity_path = study_dir / SIMILARITY_CSV
         sections.append("\n## Does similarity predict the gain?\n")
         if not similarity_path.is_file():
@@ -168,11 +167,12 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
                 f"No `{SIMILARITY_CSV}` in the study directory: run `xlt similarity {study_dir}` first.\n"
             )
         else:
-            joined = join_similarity(transfer, pd.read_csv(similarity_path))
+            joined = join_similarity(gains, pd.read_csv(similarity_path))
             analysis = analyse(joined, permutations=permutations, confidence=confidence)
             sections += _similarity_section(analysis, out, confidence)
-            if not languages.empty:
-                ranking = evaluate_ranker(joined, language_features(languages), confidence=confidence)
+            ranker_languages = language_table(scores, gains, data_dir, _task_references(payload))
+            if not ranker_languages.empty:
+                ranking = evaluate_ranker(joined, language_features(ranker_languages), confidence=confidence)
                 sections += ranker_section(ranking, out, confidence)
     robustness = pd.DataFrame(payload.get("robustness") or [])
     robust_gains = pd.DataFrame(payload.get("robust_gains") or [])
