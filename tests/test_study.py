@@ -125,6 +125,22 @@ def test_every_intermediate_trained_encoder_is_scored_on_tatoeba(
     report = build_report(store.root, data_dir, permutations=20)
     assert report.analysis is not None and "tatoeba" in set(report.analysis.joined.target)
     assert "## Does similarity predict the gain?" in report.markdown.read_text()
+    # `--targets` estimates only those targets' pairs and keeps the study's other similarities
+    import pandas as pd
+
+    before = pd.read_csv(store.root / "similarity.csv")
+    args = ["similarity", str(store.root), "--data-dir", str(data_dir), "--sample", "20", "--ranker", "none"]
+    result = runner.invoke(app, [*args, "--targets", "tatoeba", "--estimators", "semb"])
+    assert result.exit_code == 0, result.output
+    after = pd.read_csv(store.root / "similarity.csv")
+    added = after[(after.estimator == "semb")]
+    assert set(added.target) == {"tatoeba"} and len(after) == len(before) + len(added)
+    key = ["estimator", "intermediate", "target", "language"]
+    assert after[after.estimator != "semb"].sort_values(key).similarity.tolist() == pytest.approx(
+        before.sort_values(key).similarity.tolist(), nan_ok=True
+    )
+    wrong = runner.invoke(app, [*args, "--targets", "xnli"])
+    assert wrong.exit_code != 0 and "'xnli' is not a target of study tiny" in str(wrong.exception)
 
 
 def test_interrupted_stage_restarts_and_failures_are_recorded(

@@ -41,6 +41,14 @@ def similarity_command(
         Path | None,
         typer.Option("--output", help="CSV file (default: similarity.csv in the study directory)"),
     ] = None,
+    targets: Annotated[
+        str | None,
+        typer.Option(
+            "--targets",
+            help="for a study: only the pairs of these targets (comma-separated); the study's similarity.csv "
+            "keeps its other rows",
+        ),
+    ] = None,
     ranker: Annotated[
         str,
         typer.Option(
@@ -54,6 +62,7 @@ def similarity_command(
     as a long CSV. TaskEmb, LogME, LEEP and NCE need a study's finished stages (NaN otherwise). For a study
     directory with results, the learned ranker that combines the estimators is then evaluated on held-out
     targets and languages against each estimator and random choice."""
+    import pandas as pd
     from rich.progress import Progress
 
     from xlt.core.settings import resolve_data_dir
@@ -63,7 +72,13 @@ def similarity_command(
     from xlt.study.config import load_study
     from xlt.study.plan import build_plan
     from xlt.study.records import read_study
-    from xlt.study.similarity import SIMILARITY_CSV, pairs_from_spec, save_similarity, study_similarity
+    from xlt.study.similarity import (
+        SIMILARITY_CSV,
+        merge_similarity,
+        pairs_from_spec,
+        save_similarity,
+        study_similarity,
+    )
 
     if ranker not in ("ridge", "gbm", "none"):
         raise ConfigError(f"unknown --ranker '{ranker}'", "use ridge, gbm or none")
@@ -91,8 +106,18 @@ def similarity_command(
                 probe_examples=probe_examples,
                 fisher_examples=fisher_examples,
                 on_pair=step,
+                targets=[t.strip() for t in targets.split(",") if t.strip()] if targets else None,
             )
             target = output or root / SIMILARITY_CSV
+            if target.is_file():  # what this run did not recompute stays
+                fresh = len(frame)
+                frame = merge_similarity(pd.read_csv(target), frame, plan)
+                if len(frame) > fresh:
+                    err_console.print(
+                        f"kept {len(frame) - fresh} similarities of other estimators or targets"
+                    )
+        elif targets:
+            raise ConfigError("--targets applies to a study", "name the targets in INTERMEDIATES:TARGETS")
         elif ":" in source:
             context = SimilarityContext(data, encoder=encoder, sample=sample, seed=seed)
             frame = similarity_matrix(context, pairs_from_spec(source), chosen, on_pair=step)

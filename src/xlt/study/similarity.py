@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from xlt.core.errors import ConfigError, did_you_mean
 from xlt.core.io import atomic_path
 from xlt.models.encoders import encoder_info
 from xlt.runs.store import RunStore
@@ -73,10 +74,22 @@ def study_similarity(
     fisher_examples: int = 64,
     probe_examples: int = 500,
     on_pair: Callable[[str], None] | None = None,
+    targets: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """The long similarity table of the study's pairs, one block per encoder of the study (its `encoder`
     column): embedding estimators use that encoder, trained-model ones its stages. Language-aware rows use
-    the study's languages."""
+    the study's languages. `targets`: only the pairs of these targets (task names of the study)."""
+    pairs = study_pairs(plan)
+    if targets is not None:
+        known = list(dict.fromkeys(t.name for _, t in pairs))
+        unknown = [name for name in targets if name not in known]
+        if unknown:
+            raise ConfigError(
+                f"'{unknown[0]}' is not a target of study {plan.config.name}"
+                f"{did_you_mean(unknown[0], known)}",
+                f"choose from: {', '.join(known)}",
+            )
+        pairs = [(i, t) for i, t in pairs if t.name in targets]
     languages = {stage.task: list(stage.languages) for stage in plan.targets}
     blocks = []
     # a lexical scorer has no embedding space and no intermediate stages: nothing to estimate with
@@ -93,7 +106,7 @@ def study_similarity(
         )
         frame = similarity_matrix(
             context,
-            study_pairs(plan),
+            pairs,
             estimators,
             languages=lambda task: languages.get(task.name, list(task.languages["test"])),
             on_pair=on_pair,
@@ -101,6 +114,23 @@ def study_similarity(
         blocks.append(frame.assign(encoder=encoder))
     frame = pd.concat(blocks, ignore_index=True)
     return frame[["encoder", *(c for c in frame.columns if c != "encoder")]]
+
+
+KEY = ["encoder", "estimator", "intermediate", "target", "language"]
+
+
+def merge_similarity(previous: pd.DataFrame, fresh: pd.DataFrame, plan: StudyPlan) -> pd.DataFrame:
+    """`fresh` with every row of `previous` it does not recompute (another estimator, another target)
+    that still belongs to the study (a pair it plans): a run restricted by `--estimators` or `--targets`
+    adds to the study's similarities instead of replacing them."""
+    pairs = {(i.name, t.name) for i, t in study_pairs(plan)}
+    if previous.empty or not set(KEY) <= set(previous.columns):
+        return fresh
+    ours = [(str(i), str(t)) in pairs for i, t in zip(previous.intermediate, previous.target, strict=True)]
+    kept = previous[ours]
+    recomputed = pd.MultiIndex.from_frame(fresh[KEY].astype(str))
+    kept = kept[~pd.MultiIndex.from_frame(kept[KEY].astype(str)).isin(recomputed)]
+    return pd.concat([kept[fresh.columns], fresh], ignore_index=True) if len(kept) else fresh
 
 
 def pairs_from_spec(spec: str) -> list[tuple[TaskSpec, TaskSpec]]:
