@@ -305,8 +305,9 @@ def test_correlation_table_shapes_and_determinism() -> None:
     frame = _correlation_frame()
     options = {"resamples": 50, "permutations": 100}
     pooled = correlation_table(frame, [], **options)
-    assert list(pooled.columns) == ["estimator", "method", "coefficient", "ci_low", "ci_high", "p_value", "n"]
-    assert len(pooled) == 2 * 3 and (pooled["n"] == 20).all()
+    columns = ["estimator", "method", "coefficient", "ci_low", "ci_high", "p_value", "n", "units"]
+    assert list(pooled.columns) == columns
+    assert len(pooled) == 2 * 3 and (pooled["n"] == 20).all() and (pooled["units"] == 20).all()
     assert list(pooled["method"][:3]) == list(METHODS)
     by_target = correlation_table(frame, ["target"], **options)
     assert len(by_target) == 2 * 2 * 3 and (by_target["n"] == 10).all()
@@ -316,6 +317,58 @@ def test_correlation_table_shapes_and_determinism() -> None:
     # a group's result depends on the seed and its own key only
     alone = correlation_table(frame[frame.estimator == "embed"], ["target"], **options)
     pd.testing.assert_frame_equal(alone, by_target[by_target.estimator == "embed"].reset_index(drop=True))
+
+
+# ---------------------------------------------------------------- rows that come in units
+
+
+def _units_frame(copies: int, seed: int = 3) -> pd.DataFrame:
+    """5 intermediates x 2 targets, each (intermediate, target) pair repeated in `copies` languages with
+    the same similarity and gain: pooling the languages adds rows, not information."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for target in ("t1", "t2"):
+        for unit in range(5):
+            similarity, gain = rng.normal(), rng.normal()
+            rows += [("e", target, f"i{unit}", f"l{k}", similarity, gain) for k in range(copies)]
+    return pd.DataFrame(
+        rows, columns=["estimator", "target", "intermediate", "language", "similarity", "gain"]
+    )
+
+
+def test_pooled_languages_are_tested_over_whole_intermediates() -> None:
+    """Copying every pair into 10 languages leaves the unit test's coefficient and exact p-value what they
+    are with one language, while the row-wise test, taking 100 rows for 100 independent pairs, finds a
+    'significant' correlation in the same noise."""
+    from xlt.analysis.correlation import Units
+
+    options = {"resamples": 200, "permutations": 20_000}  # 5!^2 = 14400: exact enumeration
+    one = correlation_table(_units_frame(1), [], units=Units(), **options).set_index("method")
+    ten = correlation_table(_units_frame(10), [], units=Units(), **options).set_index("method")
+    naive = correlation_table(_units_frame(10), [], resamples=200, permutations=2000).set_index("method")
+    for method in ("spearman", "pearson"):  # unchanged by copying every pair (kendall's tau-b is not)
+        assert ten.coefficient[method] == pytest.approx(one.coefficient[method])
+        assert ten.p_value[method] == pytest.approx(one.p_value[method])
+        assert ten.units[method] == 10 and ten.n[method] == 100
+    assert one.p_value["spearman"] > 0.2 and naive.p_value["spearman"] < 0.01
+    # the interval resamples intermediates, so it is as wide as with one language, not 10x narrower
+    assert ten.ci_high["spearman"] - ten.ci_low["spearman"] > 0.5
+
+
+def test_a_language_some_intermediate_lacks_is_left_out_of_its_target() -> None:
+    from xlt.analysis.correlation import Units, unit_layout
+
+    frame = _units_frame(3)
+    frame = frame[~((frame.target == "t1") & (frame.intermediate == "i0") & (frame.language == "l2"))]
+    x, _, layout = unit_layout(frame, Units())
+    assert layout.units == (5, 5) and layout.widths == (2, 3) and len(x) == 5 * 2 + 5 * 3
+    # every permutation keeps each row's language: units are swapped whole within their target
+    orders, exact = layout.permutations(10, np.random.default_rng(0), 100)
+    assert not exact
+    for order in np.concatenate(list(orders)):
+        assert set(order[:10]) == set(range(10)) and set(order[10:]) == set(range(10, 25))
+        assert all(order[i] % 2 == i % 2 for i in range(10))  # t1: 2 languages per intermediate
+        assert all((order[i] - 10) % 3 == (i - 10) % 3 for i in range(10, 25))  # t2: 3
 
 
 # ---------------------------------------------------------------- mixed effects

@@ -105,6 +105,124 @@ def correlate(
     return results
 
 
+@dataclass(frozen=True)
+class Units:
+    """Columns saying that a table's rows are not independent pairs: each `unit` (an intermediate task)
+    gives one row per `within` value (a language) in each `stratum` (a target). The similarity of an
+    estimator that ignores the language is the same in every row of a unit, and the gains of one
+    intermediate move together across languages, so the units, not the rows, are what the null hypothesis
+    makes exchangeable: the permutation test permutes whole units within their stratum (the same
+    permutation for every language) and the bootstrap draws whole units, and the MDE counts units."""
+
+    unit: str = "intermediate"
+    stratum: str = "target"
+    within: str = "language"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Rows ordered stratum by stratum, unit by unit, `within` value by value: stratum s holds `units[s]`
+    units of `widths[s]` rows each from position `offsets[s]`."""
+
+    offsets: tuple[int, ...]
+    units: tuple[int, ...]
+    widths: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(self.units)
+
+    def _rows(self, chosen: list[np.ndarray]) -> np.ndarray:
+        """Row positions (draws x rows) of the chosen units of each stratum (draws x units[s] each)."""
+        parts = [
+            offset + picked[:, :, None] * width + np.arange(width)
+            for offset, width, picked in zip(self.offsets, self.widths, chosen, strict=True)
+        ]
+        return np.concatenate([part.reshape(len(part), -1) for part in parts], axis=1)
+
+    def resample(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """`size` cluster-bootstrap draws: in each stratum, as many units as it has, with replacement."""
+        return self._rows([rng.integers(0, units, size=(size, units)) for units in self.units])
+
+    def permutations(
+        self, permutations: int, rng: np.random.Generator, block: int
+    ) -> tuple[Iterator[np.ndarray], bool]:
+        """Blocks of row orders that permute units within strata, and whether they are all of them (when
+        their number, the product of units! over strata, is at most `permutations`)."""
+        every = math.prod(math.factorial(units) for units in self.units)
+        if every <= permutations:
+            orders = [list(itertools.permutations(range(units))) for units in self.units]
+            combos = list(itertools.product(*orders))
+            chosen = [np.array([combo[s] for combo in combos], dtype=np.intp) for s in range(len(self.units))]
+            rows = self._rows(chosen)
+            return iter(np.array_split(rows, max(1, math.ceil(len(rows) / block)))), True
+
+        def drawn() -> Iterator[np.ndarray]:
+            for size in _blocks(permutations, block):
+                chosen = [rng.permuted(np.tile(np.arange(units), (size, 1)), axis=1) for units in self.units]
+                yield self._rows(chosen)
+
+        return drawn(), False
+
+
+def unit_layout(frame: pd.DataFrame, units: Units) -> tuple[np.ndarray, np.ndarray, Layout]:
+    """(similarity, gain, layout) of `frame` in unit order. A stratum keeps the `within` values that every
+    one of its units has (with both values), so that permuting units maps each row onto a row of the same
+    language; a stratum with a single unit contributes nothing to a permutation or a bootstrap and is left
+    out."""
+    xs, ys, offsets, counts, widths = [], [], [], [], []
+    position = 0
+    data = frame.dropna(subset=["similarity", "gain"])
+    for _, stratum in data.groupby(units.stratum, sort=True):
+        similarity = stratum.pivot_table(
+            index=units.unit, columns=units.within, values="similarity", aggfunc="mean"
+        )
+        gain = stratum.pivot_table(index=units.unit, columns=units.within, values="gain", aggfunc="mean")
+        gain = gain.reindex(index=similarity.index, columns=similarity.columns)
+        complete = similarity.notna().all(axis=0) & gain.notna().all(axis=0)
+        similarity, gain = similarity.loc[:, complete], gain.loc[:, complete]
+        if len(similarity) < 2 or similarity.shape[1] == 0:
+            continue
+        xs.append(similarity.to_numpy(float).ravel())
+        ys.append(gain.to_numpy(float).ravel())
+        offsets.append(position)
+        counts.append(len(similarity))
+        widths.append(similarity.shape[1])
+        position += similarity.size
+    if not xs:
+        return np.empty(0), np.empty(0), Layout((), (), ())
+    return np.concatenate(xs), np.concatenate(ys), Layout(tuple(offsets), tuple(counts), tuple(widths))
+
+
+def correlate_units(
+    frame: pd.DataFrame,
+    units: Units,
+    *,
+    resamples: int = 1000,
+    permutations: int = 10000,
+    confidence: float = 0.95,
+    rng: np.random.Generator,
+) -> dict[str, tuple[CorrelationResult, int]]:
+    """`correlate` of a table whose rows come in units (see `Units`): the coefficients over every row,
+    the interval from a bootstrap of whole units within strata, the p-value from permuting whole units
+    within strata; each with the number of units (what the MDE counts). Fewer than 3 units, or a constant
+    side: every field but the counts is nan."""
+    x, y, layout = unit_layout(frame, units)
+    n, count = len(x), layout.count
+    nan = float("nan")
+    if count < 3 or n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return {method: (CorrelationResult(nan, nan, nan, nan, n), count) for method in METHODS}
+    observed = scipy_coefficients(x, y)
+    replicates = _bootstrap(x, y, resamples, rng, layout)
+    p_values = _permutation_p_values(x, y, permutations, rng, layout)
+    results = {}
+    for method in METHODS:
+        valid = replicates[method]
+        low, high = percentile_interval(valid, confidence) if 2 * len(valid) >= resamples > 0 else (nan, nan)
+        results[method] = (CorrelationResult(observed[method], low, high, p_values[method], n), count)
+    return results
+
+
 def correlation_table(
     frame: pd.DataFrame,
     by: Sequence[str],
@@ -113,13 +231,16 @@ def correlation_table(
     permutations: int = 10000,
     confidence: float = 0.95,
     seed: int = 0,
+    units: Units | None = None,
 ) -> pd.DataFrame:
     """`correlate` per estimator and group of `by` columns (`by=[]` pools everything of one estimator).
 
     `frame` has columns `estimator`, `similarity`, `gain` and the `by` columns. Returns one row per
     (estimator, *by group, method) with columns estimator, *by, method, coefficient, ci_low, ci_high,
-    p_value, n, methods in the order spearman, kendall, pearson. Each group's random generator is seeded
-    with (seed, CRC-32 of the group key), so a group's result does not depend on the other groups.
+    p_value, n, units, methods in the order spearman, kendall, pearson; `units` is n unless `units` says
+    the rows come in units (`correlate_units`: interval and p-value over whole units), when it counts
+    them. Each group's random generator is seeded with (seed, CRC-32 of the group key), so a group's
+    result does not depend on the other groups.
     """
     keys = ["estimator", *(c for c in by if c != "estimator")]
     missing = [c for c in [*keys, "similarity", "gain"] if c not in frame.columns]
@@ -128,6 +249,16 @@ def correlation_table(
     rows: list[dict[str, Any]] = []
     for key, group in frame.groupby(keys, sort=True, dropna=False):
         rng = np.random.default_rng([seed, _key_hash(key)])
+        labels = dict(zip(keys, key, strict=True))
+        if units is not None:
+            clustered = correlate_units(
+                group, units, resamples=resamples, permutations=permutations, confidence=confidence, rng=rng
+            )
+            rows.extend(
+                {**labels, "method": method, **asdict(result), "units": count}
+                for method, (result, count) in clustered.items()
+            )
+            continue
         results = correlate(
             group["similarity"].to_numpy(float),
             group["gain"].to_numpy(float),
@@ -136,9 +267,11 @@ def correlation_table(
             confidence=confidence,
             rng=rng,
         )
-        labels = dict(zip(keys, key, strict=True))
-        rows.extend({**labels, "method": method, **asdict(result)} for method, result in results.items())
-    return pd.DataFrame(rows, columns=[*keys, "method", *RESULT_COLUMNS])
+        rows.extend(
+            {**labels, "method": method, **asdict(result), "units": result.n}
+            for method, result in results.items()
+        )
+    return pd.DataFrame(rows, columns=[*keys, "method", *RESULT_COLUMNS, "units"])
 
 
 def mixed_effects(frame: pd.DataFrame) -> MixedEffectsResult | None:
@@ -261,13 +394,18 @@ def _blocks(total: int, size: int) -> Iterator[int]:
 
 
 def _bootstrap(
-    x: np.ndarray, y: np.ndarray, resamples: int, rng: np.random.Generator
+    x: np.ndarray,
+    y: np.ndarray,
+    resamples: int,
+    rng: np.random.Generator,
+    layout: Layout | None = None,
 ) -> dict[str, np.ndarray]:
-    """Coefficients on `resamples` pair resamples, resamples with a constant side left out."""
+    """Coefficients on `resamples` pair resamples (whole units within their strata when a `layout` says
+    the rows come in units), resamples with a constant side left out."""
     n = len(x)
     replicates: dict[str, list[np.ndarray]] = {method: [] for method in METHODS}
     for size in _blocks(resamples, _block_rows(n)):
-        rows = rng.integers(0, n, size=(size, n))
+        rows = rng.integers(0, n, size=(size, n)) if layout is None else layout.resample(size, rng)
         xs, ys = x[rows], y[rows]
         valid = (np.ptp(xs, axis=1) > 0) & (np.ptp(ys, axis=1) > 0)
         for method in METHODS:
@@ -292,16 +430,24 @@ def _permutation_orders(
 
 
 def _permutation_p_values(
-    x: np.ndarray, y: np.ndarray, permutations: int, rng: np.random.Generator
+    x: np.ndarray,
+    y: np.ndarray,
+    permutations: int,
+    rng: np.random.Generator,
+    layout: Layout | None = None,
 ) -> dict[str, float]:
-    """Two-sided permutation p-value of each coefficient (see `correlate`)."""
+    """Two-sided permutation p-value of each coefficient (see `correlate`; with a `layout`, whole units
+    are permuted within their strata)."""
     if permutations == 0:
         return dict.fromkeys(METHODS, float("nan"))
     observed = {method: float(ROWWISE[method](x[None, :], y[None, :])[0]) for method in METHODS}
     rank_x, rank_y = stats.rankdata(x), stats.rankdata(y)
     counts = dict.fromkeys(METHODS, 0)
     total = 0
-    orders, exact = _permutation_orders(len(x), permutations, rng)
+    if layout is None:
+        orders, exact = _permutation_orders(len(x), permutations, rng)
+    else:
+        orders, exact = layout.permutations(permutations, rng, _block_rows(len(x)))
     for order in orders:
         total += len(order)
         permuted = {

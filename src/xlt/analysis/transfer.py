@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from xlt.analysis.correlation import correlation_table, mixed_effects
+from xlt.analysis.correlation import Units, correlation_table, mixed_effects
 from xlt.analysis.inference import adjust_families, correlation_mde
 from xlt.analysis.selection import selection_table
 
@@ -124,8 +124,11 @@ def _analyse(
         "per language group (pooled over targets)": (joined[joined.level == "group"], ["language"]),
         "pooled over languages and targets": (joined[joined.level == "language"], []),
     }
+    # pooling languages repeats each intermediate's similarity (and its correlated gains) once per
+    # language: that view's interval and p-value resample and permute whole intermediates within targets
+    clustered = {"pooled over languages and targets": Units("intermediate", "target", "language")}
     tables = correlations_by_view(
-        views, resamples=resamples, permutations=permutations, confidence=confidence
+        views, resamples=resamples, permutations=permutations, confidence=confidence, units=clustered
     )
     correlations = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     if not correlations.empty:
@@ -147,15 +150,26 @@ Views = dict[str, tuple[pd.DataFrame, list[str]]]  # view name -> (rows, the col
 
 
 def correlations_by_view(
-    views: Views, *, resamples: int, permutations: int, confidence: float
+    views: Views,
+    *,
+    resamples: int,
+    permutations: int,
+    confidence: float,
+    units: dict[str, Units] | None = None,
 ) -> list[pd.DataFrame]:
-    """`correlation_table` of every non-empty view, each with its `view` column first."""
+    """`correlation_table` of every non-empty view, each with its `view` column first; a view named in
+    `units` has rows that come in units (`Units`), and is tested over whole units."""
     tables = []
     for view, (frame, by) in views.items():
         if frame.empty:
             continue
         table = correlation_table(
-            frame, by, resamples=resamples, permutations=permutations, confidence=confidence
+            frame,
+            by,
+            resamples=resamples,
+            permutations=permutations,
+            confidence=confidence,
+            units=(units or {}).get(view),
         )
         table.insert(0, "view", view)
         tables.append(table)
@@ -164,9 +178,11 @@ def correlations_by_view(
 
 def with_tests(correlations: pd.DataFrame, family: pd.Series, confidence: float) -> pd.DataFrame:
     """The correlations with their `family`, its Benjamini-Hochberg `q` and Holm `p_holm`, and the `mde`
-    (smallest coefficient of its method that its n detects with 80% power)."""
+    (smallest coefficient of its method that its independent units, n unless the view pools units,
+    detect with 80% power)."""
     correlations = adjust_families(correlations.assign(family=family), p_column="p_value")
-    pairs = zip(correlations.method, correlations.n, strict=True)
+    counts = correlations.units if "units" in correlations else correlations.n
+    pairs = zip(correlations.method, counts, strict=True)
     alpha = 1 - confidence
     return correlations.assign(mde=[correlation_mde(m, int(n), alpha=alpha) for m, n in pairs])
 
