@@ -400,3 +400,22 @@ def test_mixed_effects_sanity_fit() -> None:
     assert result["slope"] == pytest.approx(2.0, abs=0.2)
     assert result["stderr"] > 0 and result["p_value"] < 1e-6 and result["n"] == len(frame)
     assert mixed_effects(frame.assign(language="de")) is None  # one language level
+
+
+def test_mixed_effects_gives_each_intermediate_pair_its_own_intercept() -> None:
+    """4 intermediates x 3 targets with one similarity per pair, copied into 8 languages with gains that
+    share the pair's effect: without the pair's intercept the 96 rows count as independent and a slope
+    that is pure noise looks certain; with it, the slope rests on the 12 pairs."""
+    pytest.importorskip("statsmodels")
+    rng = np.random.default_rng(7)
+    rows = []
+    for target, intermediate in itertools.product(["t0", "t1", "t2"], ["a", "b", "c", "d"]):
+        similarity, effect = rng.normal(), rng.normal()
+        for language in range(8):
+            rows.append((target, intermediate, f"l{language}", similarity, effect + 0.05 * rng.normal()))
+    frame = pd.DataFrame(rows, columns=["target", "intermediate", "language", "similarity", "gain"])
+    naive = mixed_effects(frame.drop(columns="intermediate"))
+    paired = mixed_effects(frame)
+    assert naive is not None and paired is not None
+    assert paired["grouping"] in ("target+language+pair", "pair")
+    assert naive["p_value"] < 0.05 < paired["p_value"]  # 0.0099 and 0.96 here

@@ -280,10 +280,12 @@ def mixed_effects(frame: pd.DataFrame) -> MixedEffectsResult | None:
     Model: gain = β0 + β1·similarity + u_target + v_language + ε, with crossed independent random
     intercepts u ~ N(0, σ_t²), v ~ N(0, σ_l²), fitted by REML with statsmodels' MixedLM as variance
     components within a single group (the way statsmodels expresses crossed random effects); `grouping`
-    is then "target+language". If that fit fails or does not converge, a model with a random intercept
-    for the target only (groups = target) is tried, and `grouping` is "target". Returns the fixed slope β1,
-    its standard error, its Wald p-value and the number of rows used (rows with a missing value are
-    dropped).
+    is then "target+language". With an `intermediate` column, a third intercept w_pair for each
+    (target, intermediate) pair is added ("target+language+pair"), since a pair's rows share one
+    similarity. If that fit fails or does not converge, a model with a random intercept for the target
+    (the pair, with an `intermediate` column) only is tried, and `grouping` says which. Returns the
+    fixed slope β1, its standard error, its Wald p-value and the number of rows used (rows with a missing
+    value are dropped).
 
     Returns None when statsmodels is not installed, when target or language has fewer than 2 levels, or
     when no fit converges. `frame` needs columns similarity, gain, target and language and should hold a
@@ -298,7 +300,9 @@ def mixed_effects(frame: pd.DataFrame) -> MixedEffectsResult | None:
         formula_api = importlib.import_module("statsmodels.formula.api")
     except ImportError:
         return None
-    data = frame[["similarity", "gain", "target", "language"]].dropna()
+    paired = "intermediate" in frame.columns
+    columns = ["similarity", "gain", "target", "language", *(["intermediate"] if paired else [])]
+    data = frame[columns].dropna()
     if data["target"].nunique() < 2 or data["language"].nunique() < 2:
         return None
     data = data.assign(
@@ -308,12 +312,16 @@ def mixed_effects(frame: pd.DataFrame) -> MixedEffectsResult | None:
         language=data["language"].astype(str),
         single_group=0,
     )
-    crossed: dict[str, Any] = {
-        "groups": "single_group",
-        "re_formula": "0",
-        "vc_formula": {"target": "0 + C(target)", "language": "0 + C(language)"},
-    }
-    for grouping, options in (("target+language", crossed), ("target", {"groups": "target"})):
+    components = {"target": "0 + C(target)", "language": "0 + C(language)"}
+    fallback: tuple[str, dict[str, Any]] = ("target", {"groups": "target"})
+    if paired:
+        # one (target, intermediate) pair gives a row per language with one similarity (for an estimator
+        # that ignores the language): without its own intercept the rows would count as independent
+        data = data.assign(pair=data["target"] + "|" + data["intermediate"].astype(str))
+        components["pair"] = "0 + C(pair)"
+        fallback = ("pair", {"groups": "pair"})
+    crossed: dict[str, Any] = {"groups": "single_group", "re_formula": "0", "vc_formula": components}
+    for grouping, options in (("+".join(components), crossed), fallback):
         fit = _fit_mixed(formula_api, data, options)
         if fit is not None:
             slope, stderr, p_value = fit
