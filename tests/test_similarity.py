@@ -63,6 +63,25 @@ def test_task_texts_are_a_fixed_sample_without_labels(data_dir: Path) -> None:
     assert len(german) == 5
 
 
+def test_english_inputs_of_tasks_without_training_data(data_dir: Path) -> None:
+    """SEmb compares English inputs: Tatoeba (no training data, no English test set) gives the English
+    side of its first language's pairs, LAReQA its English questions; language-aware rows keep the
+    language's own side. Each choice has its own cache key."""
+    from xlt.similarity.inputs import texts_key
+
+    tatoeba = get_task("tatoeba")
+    first = tatoeba.languages["test"][0]
+    pairs = tatoeba.load(data_dir, "test", first)
+    english = task_texts(tatoeba, data_dir, sample=10_000)
+    assert sorted(english) == sorted(pairs["target"]) and sorted(english) != sorted(pairs["source"])
+    assert sorted(task_texts(tatoeba, data_dir, language=first, sample=10_000)) == sorted(pairs["source"])
+    assert texts_key(tatoeba, language=None, sample=5, seed=0) != texts_key(
+        tatoeba, language=first, sample=5, seed=0
+    )
+    lareqa = get_task("lareqa")
+    assert task_texts(lareqa, data_dir, sample=5) == task_texts(lareqa, data_dir, language="en", sample=5)
+
+
 def test_textemb_is_the_mean_over_every_token(tiny_encoder_dir: Path) -> None:
     encoder = SentenceEncoder(str(tiny_encoder_dir))
     texts = ["a short one", "a somewhat longer sentence with more tokens in it"]
