@@ -54,6 +54,20 @@ def test_semb_claim_from_the_ranker_summary(tmp_path: Path) -> None:
     ]).to_csv(tmp_path / "report" / "ranker_summary.csv", index=False)  # fmt: skip
     verdict = CLAIMS[3].check([("s", tmp_path, pd.DataFrame())])
     assert verdict.verdict == "agrees" and "semb 0.010" in verdict.evidence
+    # an estimator whose interval lies below SEmb's: disagrees, with the study's targets, and where they
+    # are all retrieval (nothing trained after the intermediate) why the setting differs from Poth et al.
+    worse = pd.DataFrame([
+        {"encoder": "e", "scheme": "leave-one-language-out", "predictor": p, "score": "shortfall@1",
+         "mean": m, "ci_low": lo, "ci_high": hi, "cases": 15}
+        for p, m, lo, hi in [("semb", 0.29, 0.27, 0.32), ("taxonomy", 0.22, 0.20, 0.25)]
+    ])  # fmt: skip
+    worse.to_csv(tmp_path / "report" / "ranker_summary.csv", index=False)
+    tatoeba = pd.DataFrame({"target": ["tatoeba"], "variant": ["standard"]})
+    verdict = CLAIMS[3].check([("stilts", tmp_path, tatoeba)])
+    assert verdict.verdict == "disagrees" and "targets tatoeba" in verdict.evidence
+    assert "retrieval tasks that train nothing" in verdict.evidence
+    xnli = CLAIMS[3].check([("stilts", tmp_path, tatoeba.assign(target="xnli"))])
+    assert xnli.verdict == "disagrees" and "retrieval tasks" not in xnli.evidence
     page = "\n".join(published_section([("s", tmp_path, pd.DataFrame())]))
     assert page.count("**xlt: ") == len(CLAIMS) and "not measured" in page  # RS-DA and the gains
 

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xlt.core.errors import XltError
+from xlt.data.schema import TaskType
 from xlt.report.findings import ALPHA
 from xlt.tasks import get_task
 
@@ -146,26 +148,59 @@ def _semb_ranks_best(studies: Sequence[tuple[str, Path, pd.DataFrame]]) -> Verdi
     if table.empty:
         return Verdict("not measured", "no study with a learned-ranker evaluation (xlt similarity)")
     rows = table[(table.score == "shortfall@1") & ~table.predictor.isin(["ranker", "random"])]
-    notes, beaten, first = [], False, True
+    targets = {name: _transfer_targets(gains) for name, _, gains in studies}
+    notes, beaten, first, retrieval_only = [], False, True, True
     for (study, scheme), block in rows.groupby(["study", "scheme"]):
         if "semb" not in set(block.predictor):
             continue
         semb = block[block.predictor == "semb"].iloc[0]
         best = block.sort_values("mean").iloc[0]
         first &= best.predictor == "semb"
-        beaten |= bool((block.ci_high < semb.ci_low).any())
+        below = bool((block.ci_high < semb.ci_low).any())
+        beaten |= below
+        studied = targets.get(str(study), [])
+        if below:
+            retrieval_only &= bool(studied) and all(_untrained_target(t) for t in studied)
+        named = f"; targets {', '.join(studied)}" if studied else ""
         notes.append(
             f"{study} {scheme}: semb {semb['mean']:.3f} [{semb.ci_low:.3f}, {semb.ci_high:.3f}], "
-            f"best {best.predictor} {best['mean']:.3f} (cases {int(semb.cases)})"
+            f"best {best.predictor} {best['mean']:.3f} (cases {int(semb.cases)}{named})"
         )
     if not notes:
         return Verdict("not measured", "SEmb was not among the estimators")
     evidence = "top-1 shortfall (lower is better): " + "; ".join(notes)
     if beaten:
-        return Verdict("disagrees", evidence + ": another estimator's interval lies below SEmb's")
+        evidence += ": another estimator's interval lies below SEmb's"
+        if retrieval_only:
+            evidence += (
+                ". Where it does, the targets are retrieval tasks that train nothing after the "
+                "intermediate: SEmb measures how alike the inputs are, while Poth et al. ranked "
+                "intermediates for English targets fine-tuned after them; here what matters is what "
+                "the intermediate does to the embedding space, which input likeness does not say"
+            )
+        return Verdict("disagrees", evidence)
     if first:
         return Verdict("agrees", evidence)
     return Verdict("not shown", evidence + ": the intervals overlap")
+
+
+RETRIEVAL_TYPES = (TaskType.RETRIEVAL, TaskType.ANSWER_RETRIEVAL, TaskType.BITEXT_MINING)
+
+
+def _transfer_targets(gains: pd.DataFrame) -> list[str]:
+    """The targets a study has intermediate gains on (standard training)."""
+    if gains.empty or "target" not in gains:
+        return []
+    standard = gains[gains.variant == "standard"] if "variant" in gains else gains
+    return sorted(set(standard.target))
+
+
+def _untrained_target(task: str) -> bool:
+    """A target scored with the (intermediate-trained) encoder as it is: retrieval."""
+    try:
+        return get_task(task).type in RETRIEVAL_TYPES
+    except XltError:  # a task file that is no longer there
+        return False
 
 
 PUBLISHED_DATA = Path(__file__).parent / "published_data"
