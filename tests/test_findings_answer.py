@@ -73,3 +73,27 @@ def test_the_studies_table_states_each_test_set_cap() -> None:
     assert _test_items(stilts) == "first 150 per language; Tatoeba first 200 pairs"
     assert _test_items(load_study(examples / "similarity-robustness-cpu.yaml")) == "first 100 per language"
     assert _test_items(load_study(examples / "tatoeba-full.yaml")) == "all"
+
+
+def test_a_correlation_says_which_gains_rest_on_stages_that_did_not_converge() -> None:
+    from xlt.report.build import _unconverged_pairs
+
+    gains = pd.DataFrame(
+        {
+            "target": ["tatoeba"] * 4 + ["xnli"] * 2,
+            "intermediate": ["stsb", "stsb", "mrpc", "mrpc", "stsb", "mrpc"],
+            "convergence": ["converged", "converged", "capped", "converged", "converged", "converged"],
+        }
+    )
+    note = _unconverged_pairs(gains)
+    assert note == (
+        "The correlations include the gains of 1 of 4 (intermediate, target) pairs whose chains have a "
+        "stage that did not converge (mrpc > tatoeba)."
+    )
+    assert _unconverged_pairs(gains.assign(convergence="converged")) == ""
+    frame = pd.DataFrame(
+        {"estimator": ["semb"], "coefficient": [0.1], "ci_low": -0.5, "ci_high": 0.6, "q": [0.7],
+         "p_holm": 1.0, "mde": 0.9, "family": "correlations of semb (spearman)"}
+    )  # fmt: skip
+    question = Question("Predicts?", frame, "coefficient", ["estimator"], "c.csv", False, "correlation", note)
+    assert answer(question, 0.02).rstrip().endswith(note)

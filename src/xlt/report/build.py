@@ -279,6 +279,7 @@ def _questions(
             "report/correlations.csv",
             per_stage=False,
             scale="correlation",
+            note=_unconverged_pairs(gains) if not correlations.empty else "",
         ),
         Question(
             STS_QUESTION,
@@ -318,6 +319,23 @@ def _questions(
             "alignment_gains.csv",
         ),
     ]
+
+
+def _unconverged_pairs(gains: pd.DataFrame) -> str:
+    """How many of the (intermediate, target) gains a correlation rests on come from a chain with a stage
+    that did not converge: a correlation pools every gain, so the page says so instead of dropping them."""
+    if gains.empty or "convergence" not in gains:
+        return ""
+    pairs = gains.groupby(["target", "intermediate"]).convergence.agg(
+        lambda v: bool(v.isin(["capped", "fixed"]).any())
+    )
+    if not pairs.any():
+        return ""
+    named = ", ".join(f"{intermediate} > {target}" for target, intermediate in pairs[pairs].index)
+    return (
+        f"The correlations include the gains of {int(pairs.sum())} of {len(pairs)} (intermediate, target) "
+        f"pairs whose chains have a stage that did not converge ({named})."
+    )
 
 
 def _surviving(frame: pd.DataFrame, index: str, columns: str) -> pd.DataFrame | None:

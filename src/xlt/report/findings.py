@@ -33,6 +33,8 @@ class Question:
     # "metric": effects in the metric's units (gains, drops); "correlation": coefficients, whose smallest
     # effect of interest is SMALLEST_CORRELATION
     scale: Literal["metric", "correlation"] = "metric"
+    # said after the answer: e.g. that correlations rest on gains of stages that did not converge
+    note: str = ""
 
     def smallest(self, smallest_effect: float) -> float:
         """The smallest effect of interest of this question's rows."""
@@ -78,6 +80,8 @@ def answer(question: Question, smallest_effect: float) -> str:
         note = f" {excluded} test(s) rest on stages that did not converge ({detail}) and are not counted."
     survivors = counted[counted.q < ALPHA].sort_values("q")
     families = ", ".join(f"'{f}'" for f in dict.fromkeys(frame.family))
+    if question.note:
+        note += f" {question.note}"
     if counted.empty:
         return f"No test counts ({families}):{note}\n"
     if survivors.empty:
