@@ -355,6 +355,30 @@ def test_pooled_languages_are_tested_over_whole_intermediates() -> None:
     assert ten.ci_high["spearman"] - ten.ci_low["spearman"] > 0.5
 
 
+def test_pooling_targets_compares_intermediates_within_each_target() -> None:
+    """Two targets whose similarities and gains differ only in level (another metric, another estimator
+    scale), with no relation inside either: the rows pooled as they are correlate almost perfectly; within
+    each target there is nothing."""
+    from xlt.analysis.correlation import Units
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for target, level in (("xnli", 0.0), ("semrel", 1.0)):
+        for unit in range(6):
+            rows.append(
+                ("e", target, f"i{unit}", "macro-avg", level + 0.1 * rng.normal(), level + 0.1 * rng.normal())
+            )
+    frame = pd.DataFrame(
+        rows, columns=["estimator", "target", "intermediate", "language", "similarity", "gain"]
+    )
+    options = {"resamples": 200, "permutations": 2000}
+    naive = correlation_table(frame, [], **options).set_index("method")
+    within = correlation_table(frame, [], units=Units(), **options).set_index("method")
+    assert naive.coefficient["spearman"] > 0.6 and naive.p_value["spearman"] < 0.05
+    assert abs(within.coefficient["spearman"]) < 0.5 and within.p_value["spearman"] > 0.1
+    assert within.units["spearman"] == 12
+
+
 def test_a_language_some_intermediate_lacks_is_left_out_of_its_target() -> None:
     from xlt.analysis.correlation import Units, unit_layout
 

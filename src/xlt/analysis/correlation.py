@@ -112,7 +112,9 @@ class Units:
     estimator that ignores the language is the same in every row of a unit, and the gains of one
     intermediate move together across languages, so the units, not the rows, are what the null hypothesis
     makes exchangeable: the permutation test permutes whole units within their stratum (the same
-    permutation for every language) and the bootstrap draws whole units, and the MDE counts units."""
+    permutation for every language) and the bootstrap draws whole units, and the MDE counts units. Both
+    sides are centred within each (stratum, within) cell first, so pooling targets (or languages) compares
+    intermediates within a target, never one target's level with another's."""
 
     unit: str = "intermediate"
     stratum: str = "target"
@@ -166,10 +168,10 @@ class Layout:
 
 
 def unit_layout(frame: pd.DataFrame, units: Units) -> tuple[np.ndarray, np.ndarray, Layout]:
-    """(similarity, gain, layout) of `frame` in unit order. A stratum keeps the `within` values that every
-    one of its units has (with both values), so that permuting units maps each row onto a row of the same
-    language; a stratum with a single unit contributes nothing to a permutation or a bootstrap and is left
-    out."""
+    """(similarity, gain, layout) of `frame` in unit order, each centred on its (stratum, within) mean (a
+    target's and a language's offsets removed). A stratum keeps the `within` values that every one of its
+    units has (with both values), so that permuting units maps each row onto a row of the same language; a
+    stratum with a single unit contributes nothing to a permutation or a bootstrap and is left out."""
     xs, ys, offsets, counts, widths = [], [], [], [], []
     position = 0
     data = frame.dropna(subset=["similarity", "gain"])
@@ -183,8 +185,11 @@ def unit_layout(frame: pd.DataFrame, units: Units) -> tuple[np.ndarray, np.ndarr
         similarity, gain = similarity.loc[:, complete], gain.loc[:, complete]
         if len(similarity) < 2 or similarity.shape[1] == 0:
             continue
-        xs.append(similarity.to_numpy(float).ravel())
-        ys.append(gain.to_numpy(float).ravel())
+        # centred within each (stratum, within) cell: a target whose similarities and gains are both
+        # higher than another's (another metric, another estimator scale) is no evidence that the more
+        # similar intermediate gains more
+        xs.append((similarity - similarity.mean(axis=0)).to_numpy(float).ravel())
+        ys.append((gain - gain.mean(axis=0)).to_numpy(float).ravel())
         offsets.append(position)
         counts.append(len(similarity))
         widths.append(similarity.shape[1])

@@ -19,7 +19,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from xlt.analysis.selection import selection_table
-from xlt.analysis.transfer import MACRO, Views, correlations_by_view, join_similarity, with_tests
+from xlt.analysis.transfer import (
+    MACRO,
+    POOLED_UNITS,
+    Views,
+    correlations_by_view,
+    join_similarity,
+    with_tests,
+)
 
 OUTCOME_COLUMNS = ["outcome", "encoder", "target", "intermediate", "language", "members", "gain", "seeds"]
 
@@ -103,7 +110,11 @@ def analyse_robustness(
             "per language group (pooled over targets)": (joined[joined.level == "group"], ["language"]),
         }
         for table in correlations_by_view(
-            views, resamples=resamples, permutations=permutations, confidence=confidence
+            views,
+            resamples=resamples,
+            permutations=permutations,
+            confidence=confidence,
+            units=POOLED_UNITS,
         ):
             table.insert(0, "outcome", outcome)
             tables.append(table)

@@ -125,8 +125,9 @@ def _analyse(
         "pooled over languages and targets": (joined[joined.level == "language"], []),
     }
     # pooling languages repeats each intermediate's similarity (and its correlated gains) once per
-    # language: that view's interval and p-value resample and permute whole intermediates within targets
-    clustered = {"pooled over languages and targets": Units("intermediate", "target", "language")}
+    # language, and pooling targets mixes their levels: those views compare intermediates within each
+    # target (and language), resampling and permuting whole intermediates
+    clustered = POOLED_UNITS
     tables = correlations_by_view(
         views, resamples=resamples, permutations=permutations, confidence=confidence, units=clustered
     )
@@ -147,6 +148,16 @@ def _analyse(
 
 
 Views = dict[str, tuple[pd.DataFrame, list[str]]]  # view name -> (rows, the columns it groups by)
+# the views that pool targets (or languages), tested within target over whole intermediates
+POOLED_UNITS = {
+    view: Units("intermediate", "target", "language")
+    for view in (
+        "pooled over targets",
+        "per language (pooled over targets)",
+        "per language group (pooled over targets)",
+        "pooled over languages and targets",
+    )
+}
 
 
 def correlations_by_view(
