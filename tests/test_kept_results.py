@@ -106,3 +106,17 @@ def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) 
     resumed = _depth_first([s for s in plan.stages if s.stage_id not in done], plan.stages)
     following = [(s.chain, s.seed) for s in resumed if s.kind == "intermediate"]
     assert following[0] == (second.chain, 2), following
+
+
+def test_a_stage_record_is_parsed_once_and_reread_when_it_is_replaced(tmp_path: Path) -> None:
+    from xlt.core.io import atomic_write_json
+
+    store = RunStore(tmp_path)
+    record = store.stage_dir("s1") / "stage.json"
+    record.parent.mkdir(parents=True)
+    atomic_write_json(record, {"steps": {"train": 1.0}})
+    first = store.read_record("s1")
+    assert store.read_record("s1") is first  # the same version of the file: not parsed again
+    atomic_write_json(record, {"steps": {"train": 2.0}})  # a rebuild replaces the record
+    assert store.read_record("s1") == {"steps": {"train": 2.0}}
+    assert RunStore(tmp_path).read_record("s1") == {"steps": {"train": 2.0}}

@@ -149,8 +149,13 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     sections: list[str] = []
     analysis: TransferAnalysis | None = None
     ranking: RankerEvaluation | None = None
-    languages = language_table(
-        scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)
+    # one table (each language's script is read from its data once): the ranker reads every target's
+    # rows, the languages section all but Tatoeba's, whose gains are shown apart
+    all_languages = language_table(scores, gains, data_dir, _task_references(payload))
+    languages = (
+        all_languages[all_languages.target != "tatoeba"].reset_index(drop=True)
+        if not all_languages.empty
+        else all_languages
     )
     if transfer.empty:
         sections += _scores_section(payload, scores, tatoeba_gains=not gains.empty)
@@ -170,9 +175,8 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
             joined = join_similarity(gains, pd.read_csv(similarity_path))
             analysis = analyse(joined, permutations=permutations, confidence=confidence)
             sections += _similarity_section(analysis, out, confidence)
-            ranker_languages = language_table(scores, gains, data_dir, _task_references(payload))
-            if not ranker_languages.empty:
-                ranking = evaluate_ranker(joined, language_features(ranker_languages), confidence=confidence)
+            if not all_languages.empty:
+                ranking = evaluate_ranker(joined, language_features(all_languages), confidence=confidence)
                 sections += ranker_section(ranking, out, confidence)
     robustness = pd.DataFrame(payload.get("robustness") or [])
     robust_gains = pd.DataFrame(payload.get("robust_gains") or [])

@@ -150,6 +150,8 @@ class RunStore:
         self.stages_dir = root / "stages"
         self.failed_dir = root / "failed"
         self.logs_dir = root / "logs"
+        # stage id -> (the record file's identity, its parsed content): see `read_record`
+        self._records: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
 
     def stage_dir(self, stage_id: str) -> Path:
         return self.stages_dir / stage_id
@@ -223,7 +225,18 @@ class RunStore:
         return self.logs_dir / f"{stage_id}.log"
 
     def read_record(self, stage_id: str) -> dict[str, Any]:
-        record: dict[str, Any] = json.loads((self.stage_dir(stage_id) / STAGE_RECORD).read_text())
+        """A finished stage's `stage.json`, parsed once per version of the file: `xlt status` and a study's
+        results ask each record for its damage, weights, verdict and step times. Records are replaced
+        atomically (a new inode), so the file's identity and mtime tell a changed record from the one
+        cached. The dict is shared between callers: read it, never change it."""
+        path = self.stage_dir(stage_id) / STAGE_RECORD
+        info = path.stat()
+        signature = (info.st_ino, info.st_mtime_ns, info.st_size)
+        cached = self._records.get(stage_id)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        record: dict[str, Any] = json.loads(path.read_text())
+        self._records[stage_id] = (signature, record)
         return record
 
     def scratch_dir(self, stage_id: str) -> Path:

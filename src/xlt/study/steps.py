@@ -247,7 +247,7 @@ def _reuse_training(work: StageWork, donor: str, key: str) -> None:
             shutil.copyfile(source / name, work.out / name)
     record = work.store.read_record(donor)
     if record.get(CONVERGENCE) is not None:
-        work.build.record(CONVERGENCE, record[CONVERGENCE])
+        work.build.record(CONVERGENCE, dict(record[CONVERGENCE]))
     work.build.record(TRAINED_MODEL, {"key": key, "reused_from": donor})
     work.build.complete("train", time.perf_counter() - start)
     log.info("step 'train': the same model as %s (same training key %s); reused its weights", donor, key)
