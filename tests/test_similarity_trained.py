@@ -184,9 +184,12 @@ def test_findings_page_of_a_study(trained_study: Path, data_dir: Path, tmp_path:
     )  # fmt: skip
     assert done.exit_code == 0, done.output
     page_path = tmp_path / "FINDINGS.md"
+    from tests.test_findings_align import _write
+
+    aligned = _write(tmp_path / "align")
     result = runner.invoke(
         app, ["findings", str(root), "--output", str(page_path), "--data-dir", str(data_dir),
-              "--permutations", "200", "--examples", str(tmp_path)],
+              "--permutations", "200", "--examples", str(tmp_path), "--align", str(aligned)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     page = page_path.read_text()
@@ -215,6 +218,11 @@ def test_findings_page_of_a_study(trained_study: Path, data_dir: Path, tmp_path:
     # the 3-step stages of this study did not converge: no gain counts as a finding
     intermediate = page.split("## Does intermediate training change zero-shot transfer?")[1].split("\n## ")[0]
     assert "did not converge" in intermediate or "not recorded" in intermediate
+    # no stage of the study is aligned: its alignment question points to `xlt align`'s section, next to it
+    headings = [line for line in page.splitlines() if line.startswith("## ")]
+    in_study = headings.index("## What does cross-lingual alignment buy? (aligned - unaligned, same stages)")
+    assert headings[in_study + 1] == "## What does a learned alignment buy? (`xlt align`)"
+    assert "compared in the next section" in page.split(headings[in_study])[1].split("\n## ")[0]
     # STS against the other intermediates: the groups' rows are shown whether or not anything survives
     sts = page.split("## Does STS help African and low-resource languages")[1].split("\n## ")[0]
     assert "| target | intermediate | language | compared |" in sts and "| African |" in sts

@@ -35,6 +35,7 @@ from xlt.tasks import get_task
 REPORT_DIR = "report"
 ENGLISH = {"en", "eng"}
 STS_QUESTION = "Does STS help African and low-resource languages more than other intermediates?"
+ALIGNMENT_QUESTION = "What does cross-lingual alignment buy? (aligned - unaligned, same stages)"
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ def _questions(
             scale="correlation",
         ),
         Question(
-            "What does cross-lingual alignment buy? (aligned - unaligned, same stages)",
+            ALIGNMENT_QUESTION,
             alignment_gains if "q" in alignment_gains else pd.DataFrame(),
             "gain",
             ["target", "variant", "intermediate", "language"],

@@ -19,7 +19,7 @@ from scipy import stats
 
 from xlt.analysis.ranker import headline
 from xlt.core.errors import XltError
-from xlt.report.build import STS_QUESTION, Report
+from xlt.report.build import ALIGNMENT_QUESTION, STS_QUESTION, Report
 from xlt.report.findings import ALPHA, SMALLEST_CORRELATION, Question, answer, converged
 from xlt.report.markdown import md_table
 from xlt.study.config import StudyConfig, load_study
@@ -86,7 +86,21 @@ def findings_page(
         published_section([(s.config.name, s.directory, s.report.gains) for s in studies]),
     ))  # fmt: skip
     if alignments:
-        questions.append(("What does a learned alignment buy? (`xlt align`)", _align(alignments, confidence)))
+        # right after the in-study alignment question, which says where to look when no study aligns
+        learned = ("What does a learned alignment buy? (`xlt align`)", _align(alignments, confidence))
+        at = next((i for i, (title, _) in enumerate(questions) if title == ALIGNMENT_QUESTION), None)
+        if at is None:
+            questions.append(learned)
+        else:
+            if not questions[at][1]:
+                questions[at] = (
+                    ALIGNMENT_QUESTION,
+                    [
+                        "No study here trains aligned stages; the projections `xlt align` learns on parallel "
+                        "data, applied to the same encoder, are compared in the next section."
+                    ],
+                )
+            questions.insert(at + 1, learned)
     for title, body in questions:
         lines.append(f"\n## {title}\n")
         if body:
