@@ -127,9 +127,8 @@ def _analyse(
     # pooling languages repeats each intermediate's similarity (and its correlated gains) once per
     # language, and pooling targets mixes their levels: those views compare intermediates within each
     # target (and language), resampling and permuting whole intermediates
-    clustered = POOLED_UNITS
     tables = correlations_by_view(
-        views, resamples=resamples, permutations=permutations, confidence=confidence, units=clustered
+        views, resamples=resamples, permutations=permutations, confidence=confidence, units=POOLED_UNITS
     )
     correlations = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
     if not correlations.empty:

@@ -150,9 +150,16 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     sections: list[str] = []
     analysis: TransferAnalysis | None = None
     ranking: RankerEvaluation | None = None
-    # one table (each language's script is read from its data once): the ranker reads every target's
-    # rows, the languages section all but Tatoeba's, whose gains are shown apart
-    all_languages = language_table(scores, gains, data_dir, _task_references(payload))
+    # one table (each language's script is read from its data once): the languages section shows every
+    # target but Tatoeba, whose gains are shown apart; the ranker, when it runs, reads Tatoeba's rows too
+    similarity_path = study_dir / SIMILARITY_CSV
+    ranks = not gains.empty and similarity_path.is_file()
+    if ranks:
+        all_languages = language_table(scores, gains, data_dir, _task_references(payload))
+    else:
+        all_languages = language_table(
+            scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)
+        )
     languages = (
         all_languages[all_languages.target != "tatoeba"].reset_index(drop=True)
         if not all_languages.empty
@@ -166,9 +173,8 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     if not gains.empty:
         # Tatoeba's gains too: like X-STILTs' retrieval targets (and LAReQA here), the check scores the
         # intermediate-trained encoder with no target training, and similarity may predict that change
-        similarity_path = study_dir / SIMILARITY_CSV
         sections.append("\n## Does similarity predict the gain?\n")
-        if not similarity_path.is_file():
+        if not ranks:
             sections.append(
                 f"No `{SIMILARITY_CSV}` in the study directory: run `xlt similarity {study_dir}` first.\n"
             )
@@ -184,7 +190,6 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     robust_analysis: RobustTransferAnalysis | None = None
     if not robustness.empty:
         sections += robustness_section(robustness, robust_gains, out)
-        similarity_path = study_dir / SIMILARITY_CSV
         if similarity_path.is_file():
             robust_analysis = analyse_robustness(
                 robustness,
