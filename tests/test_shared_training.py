@@ -50,3 +50,49 @@ def test_qa_targets_share_one_training(tmp_path: Path, tiny_encoder_dir: Path, d
         assert files and all(task in path or (task == "xquad" and "xquad" in path) for path in files)
     log = store.log_path(by_task["mlqa"].stage_id).read_text()
     assert "reused its weights" in log and "step 20" not in log
+
+
+def test_a_target_trained_by_a_reused_study_is_not_trained_again(
+    tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path
+) -> None:
+    """Two studies that train the same target model but evaluate it differently (other languages) plan
+    different stages; with `--reuse` the second copies the first one's model and only evaluates it."""
+
+    def study(name: str, languages: str) -> Path:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(
+            f"name: {name}\nencoders: ['{tiny_encoder_dir}']\nseeds: [1]\ntargets: [semrel]\n"
+            "training: {target: {max_steps: 3, batch_size: 4, train_limit: 16, dev_limit: 8,\n"
+            "                    evaluations: 1}}\n"
+            f"evaluation: {{languages: [{languages}], max_examples: 6, tatoeba: {{enabled: false}}}}\n"
+            f"output_dir: '{tmp_path / 'runs'}'\n"
+        )
+        return path
+
+    first, second = (
+        build_plan(load_study(study(n, langs))) for n, langs in [("a", "eng, hau"), ("b", "amh")]
+    )
+    (one,), (two,) = first.targets, second.targets
+    assert one.stage_id != two.stage_id and one.training_key() == two.training_key()
+    a, b = RunStore(tmp_path / "runs" / "a"), RunStore(tmp_path / "runs" / "b")
+    assert not run_plan(first, a, data_dir, show_progress=False).failed
+    assert not run_plan(second, b, data_dir, show_progress=False, reuse=[a.root]).failed
+    record = json.loads((b.stage_dir(two.stage_id) / "stage.json").read_text())
+    assert record["trained_model"] == {
+        "key": two.training_key(),
+        "reused_from": one.stage_id,
+        "study": str(a.root),
+    }
+    assert cached_sha256_file(b.stage_dir(two.stage_id) / "encoder.safetensors") == cached_sha256_file(
+        a.stage_dir(one.stage_id) / "encoder.safetensors"
+    )
+    predictions = json.loads((b.stage_dir(two.stage_id) / "predictions.json").read_text())
+    assert set(predictions) == {"amh"}  # evaluated as its own study says
+    assert f"of {a.root} (same training key" in b.log_path(two.stage_id).read_text()
+    # without --reuse the same study trains the model itself
+    c = RunStore(tmp_path / "runs" / "c")
+    assert not run_plan(second, c, data_dir, show_progress=False).failed
+    assert (
+        "reused_from"
+        not in json.loads((c.stage_dir(two.stage_id) / "stage.json").read_text())["trained_model"]
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,8 +66,15 @@ def _load_encoder(stage: Stage, store: RunStore) -> SentenceEncoder | None:
     return encoder
 
 
-def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progress | None = None) -> None:
-    """Build a stage in its steps; an interrupted build of the same stage is continued where it stopped."""
+def execute_stage(
+    stage: Stage,
+    store: RunStore,
+    data_dir: Path,
+    progress: Progress | None = None,
+    donors: Sequence[RunStore] = (),
+) -> None:
+    """Build a stage in its steps; an interrupted build of the same stage is continued where it stopped.
+    `donors`: the stores of other studies whose trained targets this stage may take (`steps.train`)."""
     spec, here = stage.spec(), stage_provenance(stage)
     with (
         store.building(stage.stage_id, spec, here) as build,
@@ -85,7 +92,9 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
                 here["threads"],
                 build.provenance["threads"],
             )
-        work = steps.StageWork(stage, build, data_dir, progress, _load_encoder(stage, store), store=store)
+        work = steps.StageWork(
+            stage, build, data_dir, progress, _load_encoder(stage, store), store=store, donors=donors
+        )
         steps.prepare_data(work)
         steps.train(work)
         steps.align(work)
@@ -96,14 +105,19 @@ def execute_stage(stage: Stage, store: RunStore, data_dir: Path, progress: Progr
 
 
 def run_stage(
-    stage: Stage, store: RunStore, data_dir: Path, progress: Progress | None = None
+    stage: Stage,
+    store: RunStore,
+    data_dir: Path,
+    progress: Progress | None = None,
+    donors: Sequence[RunStore] = (),
 ) -> tuple[str, str]:
-    """Build one stage whose intermediate (if any) is finished: ("done" | "failed" | "skipped", detail)."""
+    """Build one stage whose intermediate (if any) is finished: ("done" | "failed" | "skipped", detail).
+    `donors`: other studies' stores whose trained targets it may take."""
     parent = stage.parent.stage_id if stage.parent is not None else None
     if parent is not None and not store.is_done(parent):
         return "skipped", f"its intermediate stage {parent} did not finish"
     try:
-        execute_stage(stage, store, data_dir, progress)
+        execute_stage(stage, store, data_dir, progress, donors)
     except XltError as exc:
         return "failed", exc.one_line()
     except Exception as exc:

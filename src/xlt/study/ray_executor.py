@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +22,19 @@ from xlt.study.plan import Stage, StudyPlan
 FORWARDED_ENV = ("XLT_DATA_DIR", "XLT_CACHE_DIR", "HF_HOME", "HF_HUB_OFFLINE", "HF_ENDPOINT")
 
 
-def _ray_stage(stage: Stage, root: str, data_dir: str, parent: tuple[str, str] | None) -> tuple[str, str]:
-    """Runs inside a Ray worker. `parent` is the (state, detail) of the intermediate task, if any."""
+def _ray_stage(
+    stage: Stage, root: str, data_dir: str, parent: tuple[str, str] | None, donors: tuple[str, ...]
+) -> tuple[str, str]:
+    """Runs inside a Ray worker. `parent` is the (state, detail) of the intermediate task, if any;
+    `donors` the roots of the studies whose trained targets the stage may take."""
     if parent is not None and parent[0] != "done":
         return (
             "skipped",
             f"its intermediate stage {stage.parent.stage_id if stage.parent else ''} did not finish",
         )
-    return run_stage(stage, RunStore(Path(root)), Path(data_dir))
+    return run_stage(
+        stage, RunStore(Path(root)), Path(data_dir), donors=[RunStore(Path(path)) for path in donors]
+    )
 
 
 def _check_reachable(address: str) -> None:
@@ -55,8 +60,10 @@ def run_on_ray(
     finished: Callable[[Stage, str, str], None],
     *,
     address: str | None = None,
+    donors: Sequence[RunStore] = (),
 ) -> None:
-    """Submit `stages` (in plan order, intermediates first) and report each as it completes."""
+    """Submit `stages` (in plan order, intermediates first) and report each as it completes; `donors`
+    as in `run_stage`."""
     try:
         import ray
     except ImportError:
@@ -84,6 +91,7 @@ def run_on_ray(
             ) from None
     try:
         remote = ray.remote(_ray_stage)
+        donor_roots = tuple(str(donor.root.resolve()) for donor in donors)
         refs: dict[str, Any] = {}
         by_ref: dict[Any, Stage] = {}
         resources = plan.config.resources
@@ -92,7 +100,7 @@ def run_on_ray(
             parent = refs.get(stage.parent.stage_id) if stage.parent is not None else None
             ref = remote.options(
                 num_cpus=need.cpus, num_gpus=need.gpus, max_retries=0, name=stage.stage_id
-            ).remote(stage, str(store.root.resolve()), str(data_dir.resolve()), parent)
+            ).remote(stage, str(store.root.resolve()), str(data_dir.resolve()), parent, donor_roots)
             refs[stage.stage_id] = ref
             by_ref[ref] = stage
         pending = list(by_ref)

@@ -159,7 +159,9 @@ def run_plan(
     """Run every stage that has not finished. Finished stages are reused, never rebuilt; failed ones are
     retried only with `retry_failed`; a target whose intermediate did not finish is skipped. A stage this
     study has not finished that one of the `reuse` study directories has (same stage id) is taken from
-    there (`RunStore.adopt`), from a directory that still holds its weights if any does. With `only` (task
+    there (`RunStore.adopt`), from a directory that still holds its weights if any does; a target stage
+    whose model one of them trained (same training key, weights kept) copies that model instead of
+    training it, and is evaluated as this study says. With `only` (task
     names), only the pending stages of those tasks run, with the intermediates they build on; the rest stay
     pending for a later run (`deferred`)."""
     console = console or Console(stderr=True)
@@ -168,7 +170,8 @@ def run_plan(
     stages = plan.stages
     checkpoint_interval()  # a malformed setting stops the study before any stage, not inside each
     store.remove_orphans({s.stage_id for s in stages})
-    outcome.adopted = _adopt(stages, store, [RunStore(path) for path in reuse])
+    donors = [RunStore(path) for path in reuse]
+    outcome.adopted = _adopt(stages, store, donors)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not show_progress, transient=False) as progress:
         study_bar = progress.add_task(f"study {plan.config.name} ({executor})", total=len(stages))
@@ -220,9 +223,9 @@ def run_plan(
         if executor == "ray":
             from xlt.study.ray_executor import run_on_ray
 
-            run_on_ray(todo, plan, store, data_dir, finished, address=ray_address)
+            run_on_ray(todo, plan, store, data_dir, finished, address=ray_address, donors=donors)
         else:
             for stage in todo:
-                finished(stage, *run_stage(stage, store, data_dir, progress))
+                finished(stage, *run_stage(stage, store, data_dir, progress, donors))
     outcome.seconds = time.perf_counter() - start
     return outcome

@@ -15,7 +15,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -64,8 +64,10 @@ class StageWork:
     progress: Progress | None
     encoder: SentenceEncoder | None
     kind: TaskKind | None = None
-    # the study's store, where a target stage looks for a stage that trained its model already
+    # the study's store, where a target stage looks for a stage that trained its model already, and then
+    # the stores of the studies it reuses (`xlt run --reuse`)
     store: RunStore | None = None
+    donors: Sequence[RunStore] = ()
 
     @property
     def out(self) -> Path:
@@ -228,29 +230,39 @@ def train(work: StageWork) -> None:
 
     key = stage.training_key()
     if key is not None and work.store is not None and not work.build.done("train"):
-        donor = work.store.trained_by(key)  # a stage that trained this very model already
-        if donor is not None:
-            _reuse_training(work, donor, key)
-            restore()
-            return
+        # a stage that trained this very model already: in this study, else in a study it reuses (a
+        # target another study evaluates differently, e.g. on other languages or without perturbations)
+        for store in (work.store, *work.donors):
+            donor = store.trained_by(key)
+            if donor is not None:
+                _reuse_training(work, store, donor, key)
+                restore()
+                return
     _run(work, "train", action, restore)
 
 
-def _reuse_training(work: StageWork, donor: str, key: str) -> None:
-    """The train step's output copied from `donor`, a finished stage with the same training key: the same
-    model, trained once (its files, dev curve and verdict; the record names where it came from)."""
-    assert work.store is not None
+def _reuse_training(work: StageWork, store: RunStore, donor: str, key: str) -> None:
+    """The train step's output copied from `donor`, a finished stage of `store` with the same training
+    key: the same model, trained once (its files, dev curve and verdict; the record names where it came
+    from, and the donor's study when it is another one)."""
     start = time.perf_counter()
-    source = work.store.stage_dir(donor)
+    source = store.stage_dir(donor)
     for name in (TRAIN_REPORT, TRAINED_WEIGHTS, HEAD_WEIGHTS):
         if (source / name).is_file():
             shutil.copyfile(source / name, work.out / name)
-    record = work.store.read_record(donor)
+    record = store.read_record(donor)
     if record.get(CONVERGENCE) is not None:
         work.build.record(CONVERGENCE, dict(record[CONVERGENCE]))
-    work.build.record(TRAINED_MODEL, {"key": key, "reused_from": donor})
+    origin: dict[str, Any] = {"key": key, "reused_from": donor}
+    where = ""
+    if store is not work.store:
+        origin["study"] = str(store.root)
+        where = f" of {store.root}"
+    work.build.record(TRAINED_MODEL, origin)
     work.build.complete("train", time.perf_counter() - start)
-    log.info("step 'train': the same model as %s (same training key %s); reused its weights", donor, key)
+    log.info(
+        "step 'train': the same model as %s%s (same training key %s); reused its weights", donor, where, key
+    )
 
 
 def convergence_record(report: TrainReport) -> dict[str, Any]:
