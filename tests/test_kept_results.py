@@ -72,6 +72,25 @@ def test_a_study_without_its_weights_keeps_its_results_and_retrains_only_what_is
     assert _scores(write_results(plan, kept)) == reference
     json.dumps(after)  # the record stays plain JSON
 
+    # with `--reuse` of a study that holds the same stage with its weights (but not the pending target),
+    # that stage is taken instead of retrained
+    donor, clone = RunStore(tmp_path / "donor"), RunStore(tmp_path / "clone")
+    shutil.copytree(store.root, donor.root)
+    shutil.copytree(store.root, clone.root, ignore=shutil.ignore_patterns("*.safetensors"))
+    for study in (donor, clone):
+        shutil.rmtree(study.stage_dir(target.stage_id))
+    console = Console(record=True, width=300)
+    taken = run_plan(plan, clone, data_dir, show_progress=False, console=console, reuse=[donor.root])
+    assert not taken.weights_rebuilt and parent.stage_id in taken.reused
+    assert taken.done == [target.stage_id]
+    assert "took the same stage with its weights" in console.export_text()
+    assert not clone.missing_weights(parent.stage_id) and clone.damage(parent.stage_id) is None
+    origin = json.loads((clone.stage_dir(parent.stage_id) / "adopted.json").read_text())
+    assert origin["from"] == str(donor.stage_dir(parent.stage_id).resolve())
+    assert origin["replaces"]["best_dev"] == before["convergence"]["best_dev"]
+    assert not [p for p in clone.stages_dir.iterdir() if p.name.startswith(".")]  # no leftovers
+    assert _scores(write_results(plan, clone)) == reference
+
 
 def test_pending_stages_run_depth_first(tmp_path: Path, tiny_encoder_dir: Path) -> None:
     """Baselines first, then each intermediate followed by its targets, so a study stopped between stages

@@ -344,6 +344,39 @@ class RunStore:
             shutil.copy2(log, self.log_path(stage_id))
         return True
 
+    def take_weights(self, stage_id: str, source: RunStore) -> bool:
+        """A finished stage here whose weights were not kept, replaced by the same stage (same id) of
+        another study directory that still holds them: cheaper than retraining it, and the same kind of
+        replacement (a build of the same spec). `adopted.json` records where it came from and what it
+        replaced (the earlier best dev score, predictions hash and commit), as a retrained stage's record
+        does. False, and nothing changed, unless this stage lacks weights and the source holds them."""
+        if source.root.resolve() == self.root.resolve() or not self.missing_weights(stage_id):
+            return False
+        if not self.is_done(stage_id) or not source.holds_weights(stage_id):
+            return False
+        replaced = self._replaced(stage_id)
+        if replaced is not None:
+            replaced["why"] = "its weights were not kept and a later stage needs them"
+        scratch = self.stages_dir / f".{stage_id}.adopting"
+        previous = self.stages_dir / f".{stage_id}.replaced"
+        for leftover in (scratch, previous):
+            shutil.rmtree(leftover, ignore_errors=True)
+        try:
+            shutil.copytree(source.stage_dir(stage_id), scratch, copy_function=_link_or_copy)
+        except OSError:  # the source changed under the copy: retrain here instead
+            shutil.rmtree(scratch, ignore_errors=True)
+            return False
+        origin = {"from": str(source.stage_dir(stage_id).resolve()), "replaces": replaced}
+        atomic_write_json(scratch / ADOPTED, origin)
+        os.replace(self.stage_dir(stage_id), previous)
+        os.replace(scratch, self.stage_dir(stage_id))
+        if self.damage(stage_id) is not None:  # the same race, caught by the stage's own file hashes
+            shutil.rmtree(self.stage_dir(stage_id), ignore_errors=True)
+            os.replace(previous, self.stage_dir(stage_id))
+            return False
+        shutil.rmtree(previous, ignore_errors=True)
+        return True
+
     def expire(self, stage_id: str, why: str) -> None:
         """Mark a finished stage whose results are known to be wrong (e.g. computed by code with a bug
         since fixed): it stops counting as done, so results leave it out and the next run rebuilds it; the

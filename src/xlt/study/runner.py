@@ -75,15 +75,34 @@ def _depth_first(todo: list[Stage], plan_stages: list[Stage]) -> list[Stage]:
     return ordered
 
 
-def _with_weights(todo: list[Stage], store: RunStore, console: Console, outcome: RunOutcome) -> list[Stage]:
+def _with_weights(
+    todo: list[Stage],
+    store: RunStore,
+    console: Console,
+    outcome: RunOutcome,
+    donors: Sequence[RunStore] = (),
+) -> list[Stage]:
     """`todo` with every finished parent whose weights were not kept (a study kept in git) retrained just
-    before the first pending stage that loads them."""
+    before the first pending stage that loads them, unless one of the `donors` (the `--reuse` studies)
+    holds the same stage with its weights: then that one replaces it (`RunStore.take_weights`)."""
     ordered: list[Stage] = []
     queued = {stage.stage_id for stage in todo}
     for stage in todo:
         parent = stage.parent
         if parent is not None and parent.stage_id not in queued and store.missing_weights(parent.stage_id):
             queued.add(parent.stage_id)
+            donor = next((d for d in donors if store.take_weights(parent.stage_id, d)), None)
+            if donor is not None:
+                console.print(
+                    Text.assemble(
+                        (f"stage {parent.stage_id}:", "yellow"),
+                        f" finished, but its weights were not kept; took the same stage with its weights "
+                        f"from {donor.root} for {stage.stage_id}",
+                    ),
+                    soft_wrap=True,
+                )
+                ordered.append(stage)
+                continue
             if parent.stage_id in outcome.reused:
                 outcome.reused.remove(parent.stage_id)
             outcome.weights_rebuilt.append(parent.stage_id)
@@ -161,7 +180,9 @@ def run_plan(
     study has not finished that one of the `reuse` study directories has (same stage id) is taken from
     there (`RunStore.adopt`), from a directory that still holds its weights if any does; a target stage
     whose model one of them trained (same training key, weights kept) copies that model instead of
-    training it, and is evaluated as this study says. With `only` (task
+    training it, and is evaluated as this study says; a finished stage without its weights that a
+    pending stage needs is taken from one of them that holds it with its weights before it is retrained.
+    With `only` (task
     names), only the pending stages of those tasks run, with the intermediates they build on; the rest stay
     pending for a later run (`deferred`)."""
     console = console or Console(stderr=True)
@@ -204,7 +225,7 @@ def run_plan(
             todo, deferred = _select(todo, set(only))
             outcome.deferred = [stage.stage_id for stage in deferred]
             progress.advance(study_bar, len(deferred))
-        todo = _with_weights(_depth_first(todo, stages), store, console, outcome)
+        todo = _with_weights(_depth_first(todo, stages), store, console, outcome, donors)
         progress.update(study_bar, total=len(stages) + len(outcome.weights_rebuilt))
 
         def finished(stage: Stage, state: str, detail: str) -> None:
