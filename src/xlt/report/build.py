@@ -154,12 +154,8 @@ def build_report(study_dir: Path, data_dir: Path | None = None, *, permutations:
     # target but Tatoeba, whose gains are shown apart; the ranker, when it runs, reads Tatoeba's rows too
     similarity_path = study_dir / SIMILARITY_CSV
     ranks = not gains.empty and similarity_path.is_file()
-    if ranks:
-        all_languages = language_table(scores, gains, data_dir, _task_references(payload))
-    else:
-        all_languages = language_table(
-            scores[scores.target != "tatoeba"], transfer, data_dir, _task_references(payload)
-        )
+    tabled = (scores, gains) if ranks else (scores[scores.target != "tatoeba"], transfer)
+    all_languages = language_table(*tabled, data_dir, _task_references(payload))
     languages = (
         all_languages[all_languages.target != "tatoeba"].reset_index(drop=True)
         if not all_languages.empty

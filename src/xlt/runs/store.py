@@ -327,14 +327,9 @@ class RunStore:
         if not source.is_done(stage_id):
             return False
         self.stages_dir.mkdir(parents=True, exist_ok=True)
-        scratch = self.stages_dir / f".{stage_id}.adopting"
-        shutil.rmtree(scratch, ignore_errors=True)
-        try:
-            shutil.copytree(source.stage_dir(stage_id), scratch, copy_function=_link_or_copy)
-        except OSError:  # the source changed under the copy (e.g. rebuilt by its own run): build it here
-            shutil.rmtree(scratch, ignore_errors=True)
+        scratch = self._copy_in(stage_id, source, {})
+        if scratch is None:
             return False
-        atomic_write_json(scratch / ADOPTED, {"from": str(source.stage_dir(stage_id).resolve())})
         os.replace(scratch, self.stage_dir(stage_id))
         if self.damage(stage_id) is not None:  # the same race, caught by the stage's own file hashes
             shutil.rmtree(self.stage_dir(stage_id), ignore_errors=True)
@@ -354,20 +349,11 @@ class RunStore:
             return False
         if not self.is_done(stage_id) or not source.holds_weights(stage_id):
             return False
-        replaced = self._replaced(stage_id)
-        if replaced is not None:
-            replaced["why"] = "its weights were not kept and a later stage needs them"
-        scratch = self.stages_dir / f".{stage_id}.adopting"
-        previous = self.stages_dir / f".{stage_id}.replaced"
-        for leftover in (scratch, previous):
-            shutil.rmtree(leftover, ignore_errors=True)
-        try:
-            shutil.copytree(source.stage_dir(stage_id), scratch, copy_function=_link_or_copy)
-        except OSError:  # the source changed under the copy: retrain here instead
-            shutil.rmtree(scratch, ignore_errors=True)
+        scratch = self._copy_in(stage_id, source, {"replaces": self._replaced(stage_id)})
+        if scratch is None:
             return False
-        origin = {"from": str(source.stage_dir(stage_id).resolve()), "replaces": replaced}
-        atomic_write_json(scratch / ADOPTED, origin)
+        previous = self.stages_dir / f".{stage_id}.replaced"
+        shutil.rmtree(previous, ignore_errors=True)
         os.replace(self.stage_dir(stage_id), previous)
         os.replace(scratch, self.stage_dir(stage_id))
         if self.damage(stage_id) is not None:  # the same race, caught by the stage's own file hashes
@@ -376,6 +362,20 @@ class RunStore:
             return False
         shutil.rmtree(previous, ignore_errors=True)
         return True
+
+    def _copy_in(self, stage_id: str, source: RunStore, origin: dict[str, Any]) -> Path | None:
+        """Stage `stage_id` of `source` linked (or copied) into a scratch directory of this store, with
+        `adopted.json` naming where it came from (and `origin`); None, and nothing left, if the source
+        changed under the copy (e.g. rebuilt by its own run)."""
+        scratch = self.stages_dir / f".{stage_id}.adopting"
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            shutil.copytree(source.stage_dir(stage_id), scratch, copy_function=_link_or_copy)
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)
+            return None
+        atomic_write_json(scratch / ADOPTED, {"from": str(source.stage_dir(stage_id).resolve()), **origin})
+        return scratch
 
     def expire(self, stage_id: str, why: str) -> None:
         """Mark a finished stage whose results are known to be wrong (e.g. computed by code with a bug

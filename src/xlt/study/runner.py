@@ -93,27 +93,20 @@ def _with_weights(
             queued.add(parent.stage_id)
             donor = next((d for d in donors if store.take_weights(parent.stage_id, d)), None)
             if donor is not None:
-                console.print(
-                    Text.assemble(
-                        (f"stage {parent.stage_id}:", "yellow"),
-                        f" finished, but its weights were not kept; took the same stage with its weights "
-                        f"from {donor.root} for {stage.stage_id}",
-                    ),
-                    soft_wrap=True,
-                )
-                ordered.append(stage)
-                continue
-            if parent.stage_id in outcome.reused:
-                outcome.reused.remove(parent.stage_id)
-            outcome.weights_rebuilt.append(parent.stage_id)
+                action = f"took the same stage with its weights from {donor.root}"
+            else:
+                action = "retraining it"
+                if parent.stage_id in outcome.reused:
+                    outcome.reused.remove(parent.stage_id)
+                outcome.weights_rebuilt.append(parent.stage_id)
+                ordered.append(parent)
             console.print(
                 Text.assemble(
                     (f"stage {parent.stage_id}:", "yellow"),
-                    f" finished, but its weights were not kept; retraining it for {stage.stage_id}",
+                    f" finished, but its weights were not kept; {action} for {stage.stage_id}",
                 ),
                 soft_wrap=True,
             )
-            ordered.append(parent)
         ordered.append(stage)
     return ordered
 
