@@ -8,9 +8,12 @@ import pandas as pd
 from xlt.report.findings import Question, answer
 
 
-def _question(convergence: list[str], q: list[float], mde: float = 0.01) -> Question:
+def _question(
+    convergence: list[str], q: list[float], mde: float = 0.01, seeds: list[int] | None = None
+) -> Question:
     frame = pd.DataFrame(
         {
+            "seeds": seeds or [3] * len(q),
             "target": "xnli",
             "language": [f"l{i}" for i in range(len(q))],
             "gain": 0.05,
@@ -36,6 +39,32 @@ def test_an_answer_says_why_nothing_counts() -> None:
     assert "underpowered: the median MDE 0.200" in weak
     found = answer(_question(["converged", "converged"], [0.01, 0.5]), 0.02)
     assert found.startswith("1 of 2 test(s) survive") and "| xnli | l0 |" in found
+
+
+def test_a_test_on_one_seed_does_not_count() -> None:
+    """With one seed a trained stage's interval holds the item variance only (no seed variance), so its q
+    is too small to count; an untrained stage scores the same on every seed and still counts."""
+    lone = answer(_question(["converged", "converged"], [0.01, 0.5], seeds=[1, 3]), 0.02)
+    assert lone.startswith("Nothing survives among 1 test(s)")
+    assert "1 test(s) on converged stages rest on one seed" in lone
+    mixed = answer(_question(["capped", "converged"], [0.01, 0.01], seeds=[1, 1]), 0.02)
+    assert mixed.startswith("No test counts")
+    assert "1 test(s) rest on stages that did not converge (1 capped)" in mixed
+    assert "1 test(s) on converged stages rest on one seed" in mixed
+    untrained = answer(_question(["untrained"], [0.01], seeds=[1]), 0.02)
+    assert untrained.startswith("1 of 1 test(s) survive")
+
+
+def test_single_seed_gains_get_no_star_and_no_agreement() -> None:
+    """The heat map's stars and the published-claim check count what the answer counts."""
+    from xlt.report.build import _surviving
+    from xlt.report.published import _gain_verdict
+
+    frame = _question(["converged", "converged"], [0.01, 0.01], seeds=[1, 2]).frame
+    marks = _surviving(frame, "target", "language")
+    assert marks is not None and marks.loc["xnli"].tolist() == [False, True]
+    rows = frame.assign(study="s", intermediate="stsb").iloc[[0]]
+    assert _gain_verdict(rows, "gains").verdict != "agrees"
 
 
 def test_a_correlation_is_judged_against_the_smallest_correlation_of_interest() -> None:

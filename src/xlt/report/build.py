@@ -21,7 +21,7 @@ from xlt.analysis.transfer import MACRO, TransferAnalysis, analyse, join_similar
 from xlt.analysis.typology import FEATURE_SET, distance_to_english, dominant_script
 from xlt.core.errors import ConfigError, XltError
 from xlt.report import figures
-from xlt.report.findings import ALPHA, Question, converged, findings_section
+from xlt.report.findings import ALPHA, Question, counts, findings_section
 from xlt.report.markdown import html_page, md_table, pivot, write_csv, write_text
 from xlt.report.ranker import ranker_section
 from xlt.report.robustness import robustness_section
@@ -345,11 +345,11 @@ def _unconverged_pairs(gains: pd.DataFrame) -> str:
 
 
 def _surviving(frame: pd.DataFrame, index: str, columns: str) -> pd.DataFrame | None:
-    """Where each cell of a gain heat map survives (q < 0.05 on converged stages), for its stars; None when
-    the gains carry no q (a study with one seed has no test)."""
+    """Where each cell of a gain heat map survives (q < 0.05 on converged stages, 2+ seeds), for its stars;
+    None when the gains carry no q (a study with one seed has no test)."""
     if "q" not in frame:
         return None
-    marked = frame.assign(mark=(frame.q < ALPHA) & converged(frame))
+    marked = frame.assign(mark=(frame.q < ALPHA) & counts(frame))
     return marked.pivot_table(index=index, columns=columns, values="mark", aggfunc="max", sort=False)
 
 
@@ -361,7 +361,7 @@ def _gains_section(
     matrix = macro.pivot_table(index="intermediate", columns="target", values="gain", sort=False)
     heat = figures.heatmap(
         matrix,
-        "gain over the baseline (macro-avg over languages; * q < 0.05 and converged)",
+        "gain over the baseline (macro-avg over languages; * q < 0.05, converged, 2+ seeds)",
         figs / "gains.png",
         marks=_surviving(macro, "intermediate", "target"),
     )
@@ -390,7 +390,7 @@ def _gains_section(
         path = figs / f"gains-{re.sub(r'[^A-Za-z0-9.-]+', '_', str(target))}.png"
         figures.heatmap(
             per_language,
-            f"{target}: gain per language (* q < 0.05 and converged)",
+            f"{target}: gain per language (* q < 0.05, converged, 2+ seeds)",
             path,
             marks=_surviving(block, "intermediate", "language"),
         )

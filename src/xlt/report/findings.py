@@ -1,7 +1,7 @@
 """The report's opening: one table per research question with the effects that survive the control for
-multiple comparisons (q < 0.05 within their family) and rest on converged stages only, each with its
-interval, q, Holm-adjusted p and MDE; where nothing survives, whether the design could have seen an effect
-of interest ("no effect larger than the MDE") or not ("underpowered")."""
+multiple comparisons (q < 0.05 within their family) and rest on converged stages measured on at least two
+seeds, each with its interval, q, Holm-adjusted p and MDE; where nothing survives, whether the design could
+have seen an effect of interest ("no effect larger than the MDE") or not ("underpowered")."""
 
 from __future__ import annotations
 
@@ -45,9 +45,10 @@ def findings_section(questions: list[Question], smallest_effect: float) -> list[
     sections = [
         "## Findings\n",
         f"Effects that survive: q < {ALPHA} (Benjamini-Hochberg within the family named) and, for gains and "
-        "robustness, every stage they rest on converged. `p_holm` is Holm's family-wise adjustment: the "
-        "claims that hold under it are the headline. MDE: the smallest effect the design detects with 80% "
-        f"power at alpha {ALPHA}. Where nothing survives, the smallest effect of interest "
+        "robustness, every stage they rest on converged, on at least two seeds. `p_holm` is Holm's "
+        "family-wise adjustment: the claims that hold under it are the headline. MDE: the smallest effect "
+        f"the design detects with 80% power at alpha {ALPHA}. Where nothing survives, the smallest effect "
+        "of interest "
         f"(`evaluation.smallest_effect`, {smallest_effect:g} in the metric's units; "
         f"{SMALLEST_CORRELATION:g} for a Spearman correlation) tells apart 'no effect larger than the MDE' "
         "(the median MDE is at most that) from 'underpowered' (it is larger).\n",
@@ -67,17 +68,27 @@ def answer(question: Question, smallest_effect: float) -> str:
     SMALLEST_CORRELATION instead."""
     frame = question.frame
     smallest_effect = question.smallest(smallest_effect)
-    counted = frame[converged(frame)] if question.per_stage else frame
-    excluded = len(frame) - len(counted)
+    counted = frame[counts(frame)] if question.per_stage else frame
     note = ""
-    if excluded and "convergence" not in frame:
+    if len(counted) < len(frame) and "convergence" not in frame:
         note = (
             " Convergence is not recorded in these results (`xlt results --refresh` adds it): none counted."
         )
-    elif excluded:
-        verdicts = frame.loc[~converged(frame), "convergence"].value_counts().to_dict()
-        detail = ", ".join(f"{n} {v}" for v, n in verdicts.items())
-        note = f" {excluded} test(s) rest on stages that did not converge ({detail}) and are not counted."
+    elif len(counted) < len(frame):
+        unconverged = ~converged(frame)
+        if unconverged.any():
+            verdicts = frame.loc[unconverged, "convergence"].value_counts().to_dict()
+            detail = ", ".join(f"{n} {v}" for v, n in verdicts.items())
+            note += (
+                f" {int(unconverged.sum())} test(s) rest on stages that did not converge ({detail}) and are "
+                "not counted."
+            )
+        alone = single_seed(frame) & ~unconverged
+        if alone.any():
+            note += (
+                f" {int(alone.sum())} test(s) on converged stages rest on one seed (their interval holds the "
+                "item variance only) and are not counted."
+            )
     survivors = counted[counted.q < ALPHA].sort_values("q")
     families = ", ".join(f"'{f}'" for f in dict.fromkeys(frame.family))
     if question.note:
@@ -114,3 +125,18 @@ def converged(frame: pd.DataFrame) -> pd.Series:
     if "convergence" not in frame:
         return pd.Series(False, index=frame.index)
     return frame.convergence.isin(["converged", "untrained"])
+
+
+def single_seed(frame: pd.DataFrame) -> pd.Series:
+    """Rows of trained stages measured on one seed: their interval and q hold the item variance only, while
+    a second seed of the same stage may move the score by more than that, so they are not counted. Untrained
+    stages (a lexical scorer, an encoder as released) give the same scores on every seed."""
+    if "seeds" not in frame:
+        return pd.Series(False, index=frame.index)
+    trained = frame.convergence != "untrained" if "convergence" in frame else True
+    return (frame.seeds < 2) & trained
+
+
+def counts(frame: pd.DataFrame) -> pd.Series:
+    """Rows a finding may rest on: every trained stage converged, on at least two seeds."""
+    return converged(frame) & ~single_seed(frame)

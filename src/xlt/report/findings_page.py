@@ -2,9 +2,9 @@
 
 `xlt findings DIR [DIR ...]` rebuilds each study's report (`build_report`) and writes one section per
 question. Under each question every study that measured it gives its answer: the tests that survive the
-multiple-comparison control on converged stages (as the report's own Findings), or why nothing does
-(underpowered, or no effect larger than the MDE), the languages an effect holds for, and the commands that
-reproduce it. Nothing on the page is written by hand: rerunning the commands rewrites it.
+multiple-comparison control on converged stages with 2+ seeds (as the report's own Findings), or why
+nothing does (underpowered, or no effect larger than the MDE), the languages an effect holds for, and the
+commands that reproduce it. Nothing on the page is written by hand: rerunning the commands rewrites it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from scipy import stats
 from xlt.analysis.ranker import headline
 from xlt.core.errors import XltError
 from xlt.report.build import ALIGNMENT_QUESTION, STS_QUESTION, Report
-from xlt.report.findings import ALPHA, SMALLEST_CORRELATION, Question, answer, converged
+from xlt.report.findings import ALPHA, SMALLEST_CORRELATION, Question, answer, counts
 from xlt.report.markdown import md_table
 from xlt.study.config import StudyConfig, load_study
 
@@ -49,9 +49,9 @@ def findings_page(
         "Written by `xlt findings` from the studies below; every number comes from their results, and the "
         "commands under each study rebuild it. A test counts when it survives q < "
         f"{ALPHA} (Benjamini-Hochberg within its family) and, for effects of trained stages, every stage "
-        "it rests on converged; `p_holm` is Holm's family-wise adjustment; MDE is the smallest effect the "
-        f"design detects with 80% power. The smallest effect of interest is {smallest:g} in the metric's "
-        f"units and {SMALLEST_CORRELATION:g} for a Spearman correlation.\n",
+        "it rests on converged, on at least two seeds; `p_holm` is Holm's family-wise adjustment; MDE is "
+        f"the smallest effect the design detects with 80% power. The smallest effect of interest is "
+        f"{smallest:g} in the metric's units and {SMALLEST_CORRELATION:g} for a Spearman correlation.\n",
         "## Studies\n",
         md_table(_study_table(studies)),
         "",
@@ -114,7 +114,7 @@ def _study_table(studies: Sequence[StudyFindings]) -> pd.DataFrame:
     rows = []
     for study in studies:
         gains = study.report.gains
-        counted = int(converged(gains).sum()) if not gains.empty else 0
+        counted = int(counts(gains).sum()) if not gains.empty else 0
         rows.append(
             {
                 "study": study.config.name,
@@ -126,7 +126,7 @@ def _study_table(studies: Sequence[StudyFindings]) -> pd.DataFrame:
                 "test items": _test_items(study.config),
                 "precision": _precisions(study.directory),
                 "gain tests": len(gains),
-                "on converged stages": counted,
+                "counted (converged, 2+ seeds)": counted,
             }
         )
     return pd.DataFrame(rows)
@@ -200,7 +200,7 @@ def _holds_for(question: Question) -> str:
     frame = question.frame
     if not question.per_stage or "members" not in frame or frame.empty:
         return ""
-    survivors = frame[converged(frame) & (frame.q < ALPHA) & (frame.members == frame.language)]
+    survivors = frame[counts(frame) & (frame.q < ALPHA) & (frame.members == frame.language)]
     if survivors.empty:
         return ""
     # the encoder only where the question tells encoders apart (a study of several)

@@ -2,10 +2,10 @@
 
 Each claim names its source and the setting it was found in; its check reads the studies' own tables
 (gains, robust-method gains, the learned ranker's summary) and returns xlt's verdict: agrees (an effect of
-the claimed sign survives q < 0.05 on converged stages, none of the other sign), disagrees (one of the
-other sign survives), not shown (measured, nothing survives: with the MDE, so "no effect" and "too small a
-design" stay apart), or not measured. The setting difference (encoder, data, budget) is stated beside
-every verdict, since it is the first explanation of a disagreement.
+the claimed sign survives q < 0.05 on converged stages with 2+ seeds, none of the other sign), disagrees
+(one of the other sign survives), not shown (measured, nothing survives: with the MDE, so "no effect" and
+"too small a design" stay apart), or not measured. The setting difference (encoder, data, budget) is
+stated beside every verdict, since it is the first explanation of a disagreement.
 
 Published numbers are copied only where they were checked against their source (`published_data/`, each
 file's first line names it): MTEB's Tatoeba accuracy of multilingual-e5-small per language (the model
@@ -26,7 +26,7 @@ from scipy import stats
 
 from xlt.core.errors import XltError
 from xlt.data.schema import TaskType
-from xlt.report.findings import ALPHA
+from xlt.report.findings import ALPHA, counts
 from xlt.tasks import get_task
 
 OURS = (
@@ -57,10 +57,10 @@ def _family(task: str) -> str:
 
 
 def _gain_verdict(rows: pd.DataFrame, what: str) -> Verdict:
-    """Agrees if a positive gain survives (q < ALPHA, converged) and no negative one does."""
+    """Agrees if a positive gain survives (q < ALPHA, converged, 2+ seeds) and no negative one does."""
     if rows.empty:
         return Verdict("not measured", f"no {what} in these studies")
-    counted = rows[(rows.q < ALPHA) & (rows.convergence == "converged")]
+    counted = rows[(rows.q < ALPHA) & counts(rows)]
     positive, negative = counted[counted.gain > 0], counted[counted.gain < 0]
     listed = "; ".join(
         f"{r.study}: {r.intermediate} {r.gain:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}] q {r.q:.3f}"
@@ -129,11 +129,11 @@ def _rs_da_generalized(studies: Sequence[tuple[str, Path, pd.DataFrame]]) -> Ver
     by_suite = rows.groupby("suite").gain.mean().sort_values(ascending=False)
     if "generalized" not in by_suite:
         return Verdict("not measured", "no generalized suite for the RS-DA stages")
-    surviving = rows[(rows.q < ALPHA) & (rows.convergence == "converged") & (rows.suite == "generalized")]
+    surviving = rows[(rows.q < ALPHA) & counts(rows) & (rows.suite == "generalized")]
     order = ", ".join(f"{suite} {gain:+.3f}" for suite, gain in by_suite.items())
     if by_suite.index[0] == "generalized" and len(surviving[surviving.gain > 0]):
         return Verdict("agrees", f"mean RS-DA gain per suite (non-English): {order}")
-    if by_suite.index[0] != "generalized" and (rows[rows.q < ALPHA].gain > 0).any():
+    if by_suite.index[0] != "generalized" and (rows[(rows.q < ALPHA) & counts(rows)].gain > 0).any():
         return Verdict("disagrees", f"another suite gains most: {order}")
     return Verdict("not shown", f"no surviving RS-DA gain in the generalized suite; per suite: {order}")
 
