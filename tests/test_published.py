@@ -43,6 +43,35 @@ def test_retrieval_claim_names_the_starting_accuracy_and_explains_a_disagreement
     assert check([("s", tmp_path, _gains(0.02, 0.01))]).verdict == "not measured"  # XNLI only
 
 
+def test_robust_xlt_claim_compares_the_generalized_pairs_with_the_other_suites(tmp_path: Path) -> None:
+    """The generalized suite has no non-English row (its rows are language pairs): its `all pairs` row
+    stands against the other suites' non-English rows, on the targets that have the generalized suite."""
+    check = CLAIMS[2].check
+
+    def study(generalized: float, attack: float, q: float, seeds: int = 3) -> Path:
+        directory = tmp_path / f"s{generalized}{attack}{q}{seeds}"
+        directory.mkdir()
+        rows = [
+            ("xnli", "generalized", "all pairs", generalized), ("xnli", "generalized", "de>sw", 0.9),
+            ("xnli", "attack", "non-English", attack), ("semrel", "attack", "non-English", 0.5),
+        ]  # fmt: skip
+        pd.DataFrame([
+            {"target": t, "variant": "rs-da", "intermediate": "none", "suite": s, "language": lang,
+             "gain": g, "ci_low": g - 0.01, "ci_high": g + 0.01, "q": q, "mde": 0.04, "seeds": seeds,
+             "convergence": "converged"} for t, s, lang, g in rows
+        ]).to_csv(directory / "robust_gains.csv", index=False)  # fmt: skip
+        return directory
+
+    agrees = check([("r", study(0.05, 0.01, 0.01), pd.DataFrame())])
+    assert agrees.verdict == "agrees" and "generalized +0.050, attack +0.010" in agrees.evidence
+    assert "semrel" not in agrees.evidence  # SemRel has no generalized suite to compare with
+    assert check([("r", study(0.01, 0.05, 0.01), pd.DataFrame())]).verdict == "disagrees"
+    assert check([("r", study(-0.05, 0.01, 0.01), pd.DataFrame())]).verdict == "disagrees"
+    quiet = check([("r", study(0.05, 0.01, 0.3), pd.DataFrame())])
+    assert quiet.verdict == "not shown" and "median MDE 0.040" in quiet.evidence
+    assert check([("r", study(0.05, 0.01, 0.01, seeds=1), pd.DataFrame())]).verdict == "not shown"
+
+
 def test_semb_claim_from_the_ranker_summary(tmp_path: Path) -> None:
     (tmp_path / "report").mkdir()
     rows = [

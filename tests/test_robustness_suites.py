@@ -80,6 +80,12 @@ def test_suites_in_a_study(tmp_path: Path, tiny_encoder_dir: Path, data_dir: Pat
     write_results(plan, store)
     table = pd.read_csv(store.root / ROBUSTNESS_CSV)
     assert {"African", "non-English"} <= set(table.language)  # group rows (sw is African)
+    # the generalized suite's rows are pairs, which no language group takes: one row holds their mean
+    generalized = table[table.suite == "generalized"].set_index("language")
+    assert "non-English" not in generalized.index
+    pairs = generalized[generalized.index.str.contains(">")]
+    assert len(pairs) == 6 and np.isclose(generalized.loc["all pairs", "drop"], pairs["drop"].mean())
+    assert generalized.loc["all pairs", "family"] == "drops per group"
     assert table[["ci_low", "ci_high"]].notna().all().all()
     assert (table.ci_low <= table["drop"] + 1e-9).all() and (table["drop"] <= table.ci_high + 1e-9).all()
     # diacritics change no English or Swahili input here: the same predictions, a drop of exactly 0 +- 0

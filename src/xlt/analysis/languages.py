@@ -61,6 +61,11 @@ def pretraining_gib(code: str) -> float:
     return CC100_GIB.get(canonical(code), 0.0)
 
 
+# the group of the generalized robustness suite, whose rows are language pairs (sentence 1 > sentence 2)
+# that the groups above do not take: their mean over every pair stands where the non-English mean would
+ALL_PAIRS = "all pairs"
+
+
 @dataclass(frozen=True)
 class LanguageGroup:
     name: str

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from xlt.analysis.languages import ALL_PAIRS
 from xlt.analysis.selection import selection_table
 from xlt.analysis.transfer import (
     MACRO,
@@ -64,8 +65,9 @@ def robustness_outcomes(robustness: pd.DataFrame, robust_gains: pd.DataFrame) ->
         return pd.DataFrame(columns=OUTCOME_COLUMNS)
     outcomes = pd.concat(parts, ignore_index=True)
     # robustness tables have no macro-average over all languages; the target-level row of this analysis is
-    # the mean over the non-English languages (transfer's own), in the place of the gains' macro-average
-    is_macro = outcomes.language == "non-English"
+    # the mean over the non-English languages (transfer's own), in the place of the gains' macro-average,
+    # and for the generalized suite (language pairs, no non-English row) the mean over all its pairs
+    is_macro = outcomes.language.isin(["non-English", ALL_PAIRS])
     return outcomes.assign(language=outcomes.language.where(~is_macro, MACRO))[OUTCOME_COLUMNS]
 
 

@@ -5,12 +5,12 @@
 - `robust_gains.csv`: each robust method against standard training with the same intermediate, on the
   perturbed inputs (e.g. accuracy under attack), with a bootstrap interval of the difference.
 
-Both are mean over seeds and add rows macro-averaged over each language group (African, low-/high-resource,
-...). The intervals are over test items (paired on the same items wherever both sides have them; `ood`
-drops compare two item sets and resample them apart) and over seeds (`xlt.analysis.inference`), with a
-p-value, an MDE, and q-values within four families: drops per language (or language pair) and per group,
-robust-method gains per language and per group. Stages evaluated before per-item predictions were kept have
-point estimates only.
+Both are mean over seeds and add rows macro-averaged over each language group (African,
+low-/high-resource, ...; `all pairs` for the language pairs of the generalized suite). The intervals are
+over test items (paired on the same items wherever both sides have them; `ood` drops compare two item sets
+and resample them apart) and over seeds (`xlt.analysis.inference`), with a p-value, an MDE, and q-values
+within four families: drops per language (or language pair) and per group, robust-method gains per
+language and per group. Stages evaluated before per-item predictions were kept have point estimates only.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pandas as pd
 
 from xlt.analysis.gains import SeedReplicates, bootstrap_difference, bootstrap_gain
 from xlt.analysis.inference import adjust_families, inference_columns
-from xlt.analysis.languages import language_groups
+from xlt.analysis.languages import ALL_PAIRS, LanguageGroup, language_groups
 from xlt.runs.store import RunStore
 from xlt.study.plan import StudyPlan
 from xlt.study.stage_files import ALL_RESULTS, chain_convergence, convergence, stale_parts
@@ -135,7 +135,10 @@ def _table(
     outer = [k for k in KEYS if k != "language"]
     for group_key, block in single_rows.groupby(outer, sort=False):
         single = [lang for lang in block.language if ">" not in lang]  # not the generalized pairs
-        for group in language_groups(single, high_resource_gib=high_gib):
+        pairs = tuple(lang for lang in block.language if ">" in lang)
+        groups = language_groups(single, high_resource_gib=high_gib)
+        groups += [LanguageGroup(ALL_PAIRS, "every language pair of the suite", pairs)] if pairs else []
+        for group in groups:
             members = block[block.language.isin(group.members)]
             parts = [replicates[(*group_key[:5], lang, group_key[5])] for lang in members.language]
             present = [d for d in parts if d is not None]
