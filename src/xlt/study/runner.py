@@ -175,9 +175,8 @@ def run_plan(
     whose model one of them trained (same training key, weights kept) copies that model instead of
     training it, and is evaluated as this study says; a finished stage without its weights that a
     pending stage needs is taken from one of them that holds it with its weights before it is retrained.
-    With `only` (task
-    names), only the pending stages of those tasks run, with the intermediates they build on; the rest stay
-    pending for a later run (`deferred`)."""
+    With `only` (task names), only the pending stages of those tasks run, with the intermediates they build
+    on; the rest stay pending for a later run (`deferred`)."""
     console = console or Console(stderr=True)
     outcome = RunOutcome()
     start = time.perf_counter()
