@@ -63,6 +63,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="load the Trainer's and sentence-transformers' models with eager attention like xlt "
         "(default: their own default, SDPA)",
     )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="add xlt with compiled forward passes (`xlt --compile`) to the training and embedding rows",
+    )
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--skip-embedding", action="store_true")
     parser.add_argument("--quick", action="store_true", help="tiny sizes for a smoke run")
@@ -97,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=0,
         languages=("en", "de", "es", "fr", "it", "nl", "pl", "pt", "ru", "zh"),
         match_attention=args.match_attention,
+        compile=args.compile,
     )
     counts = {
         "--steps": settings.steps,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,6 +33,7 @@ class Settings:
     seed: int
     languages: tuple[str, ...]
     match_attention: bool
+    compile: bool = False
 
     @property
     def total_steps(self) -> int:
@@ -135,6 +139,21 @@ class EmbedResult:
         return statistics.median(
             theirs / mine for mine, theirs in zip(self.best_seconds, other.best_seconds, strict=True)
         )
+
+
+@contextlib.contextmanager
+def compiled_forward(on: bool) -> Iterator[None]:
+    """xlt's forward passes compiled (`XLT_COMPILE=1`) inside the block when `on`."""
+    before = os.environ.get("XLT_COMPILE")
+    if on:
+        os.environ["XLT_COMPILE"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("XLT_COMPILE", None)
+        else:
+            os.environ["XLT_COMPILE"] = before
 
 
 def attention_of(model: nn.Module) -> str:

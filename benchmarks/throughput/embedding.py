@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from .common import ENCODER, EmbedResult, Settings, attention_of
+from .common import ENCODER, EmbedResult, Settings, attention_of, compiled_forward
 
 Encode = Callable[[list[str]], np.ndarray]
 WARMUP_SENTENCES = 256  # untimed embedding warm-up call, spread over the sentences
@@ -65,12 +65,13 @@ def bench_embedding(settings: Settings, console: Console) -> list[EmbedResult]:
     xlt_attn = attention_of(encoder.transformer)
     st_attn = attention_of(st[0].auto_model)
 
-    def xlt_encode(precision: Literal["fp32", "bf16"]) -> Encode:
+    def xlt_encode(precision: Literal["fp32", "bf16"], compiled: bool = False) -> Encode:
         def run(batch: list[str]) -> np.ndarray:
             # every call tokenizes its sentences, as sentence-transformers does: xlt's per-process token
             # cache (warmed by counting tokens and by earlier passes over the same chunk) is emptied first
             tokens.clear()
-            return encoder.encode(batch, batch_size=bs, precision=precision)
+            with compiled_forward(compiled):
+                return encoder.encode(batch, batch_size=bs, precision=precision)
 
         return run
 
@@ -94,6 +95,10 @@ def bench_embedding(settings: Settings, console: Console) -> list[EmbedResult]:
         ("st", "ST encode", "bf16", "bf16 weights (.to)", st_attn, st_encode(st_bf16)),
         ("st", "ST encode", "bf16", "autocast", st_attn, st_encode(st, autocast=True)),
     ]
+    if settings.compile:  # compiles in the warm-up call; its output is checked against eager xlt's
+        runs.append(
+            ("xlt_compiled", "xlt encode, compiled", "bf16", "autocast", xlt_attn, xlt_encode("bf16", True))
+        )
     # untimed warm-up on a sample of every length; its output is checked against xlt's
     sample = texts[:: max(1, len(texts) // WARMUP_SENTENCES)]
     size = math.ceil(len(texts) / settings.embed_chunks)

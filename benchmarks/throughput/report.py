@@ -144,10 +144,21 @@ def print_report(
         ("sent/s", "tokens/s", "sent/s (total)", "% peak", "min cos", "xlt/ST"),
     )
     xlt_by_precision = {r.precision: r for r in embed_results if r.name == "xlt"}
+    compiled_by_precision = {r.precision: r for r in embed_results if r.name == "xlt_compiled"}
+    if compiled_by_precision:
+        embed_table.add_column("compiled/ST", justify="right")
     figures["embedding"] = []
     for embed in embed_results:
         fraction = embed.tokens_per_second * 2 * n_params / 1e9 / peaks[embed.precision]
+        # xlt over ST on ST's rows; on the compiled row, compiled over eager xlt
         ratio = xlt_by_precision[embed.precision].ratio_to(embed) if embed.name != "xlt" else None
+        compiled = compiled_by_precision.get(embed.precision)
+        compiled_ratio = compiled.ratio_to(embed) if compiled is not None and embed.name == "st" else None
+        if embed.name == "xlt_compiled":
+            ratio = embed.ratio_to(xlt_by_precision[embed.precision])
+        extra = [f"{compiled_ratio:.2f}x" if compiled_ratio is not None else ""]
+        if not compiled_by_precision:
+            extra = []
         embed_table.add_row(
             embed.runner,
             embed.precision,
@@ -159,6 +170,7 @@ def print_report(
             f"{fraction:.1%}",
             f"{embed.agreement:.4f}" if embed.agreement is not None else "",
             f"{ratio:.2f}x" if ratio is not None else "",
+            *extra,
         )
         figures["embedding"].append(
             {
@@ -174,7 +186,9 @@ def print_report(
                 "total_sentences_per_second": embed.total_sentences_per_second,
                 "fraction_of_peak": fraction,
                 "min_cosine_vs_xlt": embed.agreement,
-                "ratio_xlt_over_st": ratio,
+                "ratio_xlt_over_st": ratio if embed.name == "st" else None,
+                "ratio_compiled_over_st": compiled_ratio,
+                "ratio_compiled_over_eager_xlt": ratio if embed.name == "xlt_compiled" else None,
             }
         )
     console.print(embed_table)
@@ -200,6 +214,8 @@ def print_report(
         "Embedding: the whole encode call (tokenization, sorting, forward, pooling, normalisation, numpy) "
         "per chunk, every variant back to back on the same chunk; sent/s and tokens/s = median over chunks; "
         "xlt/ST = median over chunks of the paired time ratio; 'sent/s (total)' = all sentences / summed "
-        "chunk times; min cos = lowest cosine between ST's and xlt's embedding of a warm-up sentence."
+        "chunk times; min cos = lowest cosine between ST's and xlt's embedding of a warm-up sentence "
+        "(on the compiled row: compiled against eager xlt). With --compile: 'compiled/ST' the same ratio "
+        "for compiled xlt, and the compiled row's 'xlt/ST' holds compiled over eager xlt."
     )
     return figures

@@ -13,7 +13,15 @@ from datasets import Dataset
 from rich.console import Console
 from torch import nn
 
-from .common import ENCODER, Settings, TrainResult, Window, attention_of, non_embedding_parameters
+from .common import (
+    ENCODER,
+    Settings,
+    TrainResult,
+    Window,
+    attention_of,
+    compiled_forward,
+    non_embedding_parameters,
+)
 
 DEV_LIMIT = 8  # xlt's trainer evaluates once, after the last timed step; keep that evaluation tiny
 WARMUP_RATIO = 0.1  # xlt's TrainingConfig default, reproduced for the Trainer
@@ -124,7 +132,12 @@ def xlt_train(
 
 
 def run_xlt_training(
-    base: Any, train: Dataset, dev: Dataset, settings: Settings, dropout: float | None
+    base: Any,
+    train: Dataset,
+    dev: Dataset,
+    settings: Settings,
+    dropout: float | None,
+    compiled: bool = False,
 ) -> tuple[Window, float]:
     """One xlt fine-tuning run; returns the timed window and the trainer's own total seconds."""
     from xlt.training.config import TrainingConfig
@@ -151,7 +164,8 @@ def run_xlt_training(
     def on_step(step: int, total: int, loss: float) -> None:
         counter.mark()
 
-    report = xlt_train(encoder, train, dev, config, settings.seed, on_step)
+    with compiled_forward(compiled):
+        report = xlt_train(encoder, train, dev, config, settings.seed, on_step)
     handle.remove()
     if report.steps != settings.total_steps:
         raise RuntimeError(f"xlt ran {report.steps} steps, expected {settings.total_steps}")
@@ -272,8 +286,12 @@ def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResu
             "hf_plain", "HF Trainer, random batches", "0.1 (model)", attention_of(hf_plain_model)
         ),
     }
+    if settings.compile:  # compiles at its first warm-up step, outside the timed window
+        results["xlt_compiled"] = TrainResult(
+            "xlt_compiled", "xlt fit, compiled", "0 (eval mode)", attention_of(base.transformer)
+        )
     for repeat in range(settings.repeats):
-        for key in ("xlt_default", "xlt_nodrop", "hf", "hf_plain"):
+        for key in results:
             if key in ("hf", "hf_plain"):
                 model = hf_model if key == "hf" else hf_plain_model
                 window = run_hf_training(
@@ -282,7 +300,12 @@ def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResu
                 extra = ""
             else:
                 window, reported = run_xlt_training(
-                    base, train, dev, settings, None if key == "xlt_default" else 0.0
+                    base,
+                    train,
+                    dev,
+                    settings,
+                    None if key == "xlt_default" else 0.0,
+                    compiled=key == "xlt_compiled",
                 )
                 extra = f" (xlt's own timer, incl. warm-up steps and dev eval: {reported:.1f}s)"
             results[key].windows.append(window)

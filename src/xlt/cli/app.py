@@ -65,11 +65,21 @@ def _root(
             "also $XLT_THREADS)",
         ),
     ] = None,
+    compile_: Annotated[
+        bool,
+        typer.Option(
+            "--compile",
+            help="torch.compile the encoder's forward passes: 25-90 s once, then about 8% faster "
+            "training and 13% faster embedding; pays in long studies (also $XLT_COMPILE=1)",
+        ),
+    ] = False,
 ) -> None:
     """Zero-shot cross-lingual transfer studies."""
     options.debug = debug
     if threads is not None:
         os.environ["XLT_THREADS"] = str(threads)  # read by xlt.models.threads when torch first runs
+    if compile_:
+        os.environ["XLT_COMPILE"] = "1"  # read by xlt.models.compiling at every forward pass
 
 
 def study_dir_of(config: Any, output: Path | None) -> Path:

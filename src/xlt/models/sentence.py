@@ -17,7 +17,7 @@ from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from xlt.core.errors import ConfigError
-from xlt.models import threads, tokens
+from xlt.models import compiling, threads, tokens
 from xlt.models.encoders import EncoderInfo, encoder_info, model_path, split_variant
 from xlt.models.modules import EmbeddingModule, load_module, save_module
 from xlt.models.precision import Precision, autocast, resolve_precision
@@ -213,12 +213,17 @@ class SentenceEncoder(nn.Module):
         inference = self._bf16_transformer()
         if inference is not None:
             with torch.autocast(self.device_.type, enabled=False):
-                states: torch.Tensor = inference(
-                    input_ids=input_ids, attention_mask=attention_mask
+                states: torch.Tensor = compiling.forward(
+                    inference, input_ids=input_ids, attention_mask=attention_mask
                 ).last_hidden_state
             return states
-        hidden: torch.Tensor = self.transformer(
-            input_ids=input_ids, attention_mask=attention_mask
+        if _hooked(self.transformer):  # hooks perturb the embeddings (robust training): not compiled
+            hidden: torch.Tensor = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask
+            ).last_hidden_state
+            return hidden
+        hidden = compiling.forward(
+            self.transformer, input_ids=input_ids, attention_mask=attention_mask
         ).last_hidden_state
         return hidden
 

@@ -204,12 +204,13 @@ def train(work: StageWork) -> None:
                 "step %d loss %.4f dev %s %.4f", entry["step"], entry["loss"], metric, entry["dev_score"]
             )
         log.info(
-            "best English dev %.4f at step %d; %.1f s, %d tokens (%s)",
+            "best English dev %.4f at step %d; %.1f s, %d tokens (%s%s)",
             report.best_dev,
             report.best_step,
             report.seconds,
             report.train_tokens,
             report.precision,
+            ", compiled" if report.compiled else "",
         )
         log.info("%s: %s", report.verdict, report.stopped)
         atomic_write_json(work.out / TRAIN_REPORT, dataclasses.asdict(report))

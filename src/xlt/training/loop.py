@@ -20,6 +20,7 @@ from datasets import Dataset
 
 from xlt.core.errors import TrainingDiverged
 from xlt.core.io import atomic_path
+from xlt.models import compiling
 from xlt.models.precision import resolve_precision
 from xlt.training.config import TrainingConfig
 from xlt.training.kinds.base import TaskKind
@@ -52,6 +53,8 @@ class TrainReport:
     # the step cap from epochs and max_steps, and which of the two set it
     cap: int = 0
     cap_by: str = ""
+    # whether the forward passes were compiled (`xlt --compile`): an execution setting, like the threads
+    compiled: bool = False
 
 
 @dataclass
@@ -338,4 +341,5 @@ def fit(
         stopped=stopped,
         cap=total,
         cap_by=cap,
+        compiled=compiling.enabled(),
     )

@@ -1,0 +1,82 @@
+"""Optional `torch.compile` of the transformer's forward passes: `xlt --compile` or `XLT_COMPILE=1`.
+
+Off by default. Compiling costs 25-90 s once per process and kind of pass (training with gradients,
+inference in bf16, ...; torch keeps compiled kernels on disk, so a later process compiles faster) and then
+makes each pass faster: on the 2-core dev machine, one thread, me5-small at batch 16, a training step
+0.261 s against 0.283 s eager (about 8%) and embedding 3000 sentences 1.13x (benchmarks/README.md, "What
+each optimisation gave"). That pays in a study of many stages of hundreds of steps, not in a quick run.
+
+One compiled function takes the module as an argument (`dynamic=True`: batch and sequence lengths vary
+without recompiling), so instances of the same architecture share the compiled code and a study compiles
+each kind of pass once. The generated kernels read the thread count when they run
+(`cpp.dynamic_threads`), so the thread governor (`xlt.models.threads`) still steers them. Compiling needs a
+C++ compiler (torch's inductor).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import torch
+from torch import nn
+
+from xlt.core.errors import ConfigError
+
+COMPILE_ENV = "XLT_COMPILE"
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"", "0", "false", "no", "off"}
+
+
+def enabled() -> bool:
+    """Whether `XLT_COMPILE` asks for compiled forward passes."""
+    value = os.environ.get(COMPILE_ENV, "").strip().lower()
+    if value in _ON:
+        _check_compiler()
+        return True
+    if value in _OFF:
+        return False
+    raise ConfigError(
+        f"{COMPILE_ENV}={value!r} is neither on nor off",
+        f"set {COMPILE_ENV}=1 to compile the encoder's forward passes, or unset it",
+    )
+
+
+@lru_cache(maxsize=1)
+def _check_compiler() -> None:
+    compiler = os.environ.get("CXX") or next(
+        (name for name in ("g++", "clang++") if shutil.which(name)), None
+    )
+    if compiler is None or shutil.which(compiler) is None:
+        raise ConfigError(
+            "--compile needs a C++ compiler for torch's inductor, and none was found (g++, clang++ or $CXX)",
+            "install one (e.g. `apt install g++`) or run without --compile / XLT_COMPILE",
+        )
+
+
+def forward(module: nn.Module, **inputs: torch.Tensor) -> Any:
+    """`module(**inputs)`, through the compiled call when `XLT_COMPILE` is on."""
+    if not enabled():
+        return module(**inputs)
+    return _compiled_call()(module, **inputs)
+
+
+def _call(module: nn.Module, **inputs: torch.Tensor) -> Any:
+    return module(**inputs)
+
+
+@lru_cache(maxsize=1)
+def _compiled_call() -> Callable[..., Any]:
+    """One compiled function taking the module as an argument: no reference to any module is kept, and
+    every instance of an architecture shares the compiled code (torch recompiles only for a new kind of
+    pass: gradients or not, another dtype)."""
+    import torch._dynamo.config as dynamo_config
+    import torch._inductor.config as inductor_config
+
+    inductor_config.cpp.dynamic_threads = True
+    # passes of a study: training, fp32 and bf16 inference, each kind of task's inputs
+    dynamo_config.recompile_limit = max(dynamo_config.recompile_limit, 32)
+    return torch.compile(_call, dynamic=True)
