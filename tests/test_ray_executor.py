@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,25 @@ def test_unreachable_ray_cluster_is_a_one_line_error(
             plan, RunStore(tmp_path / "r"), data_dir, show_progress=False, executor="ray",
             ray_address="127.0.0.1:9",
         )  # fmt: skip
+
+
+def test_workers_get_the_runs_settings(
+    tmp_path: Path, tiny_encoder_dir: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers on other machines do not inherit the driver's environment: the data directory and
+    `--compile` travel in Ray's runtime_env."""
+    seen: dict[str, object] = {}
+
+    def init(**kwargs: object) -> None:
+        seen.update(kwargs)
+        raise ValueError("stop here")
+
+    fake = types.SimpleNamespace(is_initialized=lambda: False, init=init)
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    monkeypatch.setenv("XLT_COMPILE", "1")
+    monkeypatch.setenv("XLT_DATA_DIR", str(data_dir))
+    plan = build_plan(load_study(tiny_study(tmp_path, tiny_encoder_dir)))
+    with pytest.raises(ConfigError, match="stop here"):
+        run_plan(plan, RunStore(tmp_path / "r"), data_dir, show_progress=False, executor="ray")
+    env_vars = seen["runtime_env"]["env_vars"]  # type: ignore[index]
+    assert env_vars["XLT_COMPILE"] == "1" and env_vars["XLT_DATA_DIR"] == str(data_dir)

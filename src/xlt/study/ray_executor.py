@@ -18,8 +18,9 @@ from xlt.runs.store import RunStore
 from xlt.study.execute import run_stage
 from xlt.study.plan import Stage, StudyPlan
 
-# settings of the driver that workers need (data and cache locations, hub access)
-FORWARDED_ENV = ("XLT_DATA_DIR", "XLT_CACHE_DIR", "HF_HOME", "HF_HUB_OFFLINE", "HF_ENDPOINT")
+# settings of the driver that workers on other machines need too (data and cache locations, `xlt
+# --compile`, hub access); local workers inherit the whole environment
+FORWARDED_ENV = ("XLT_DATA_DIR", "XLT_CACHE_DIR", "XLT_COMPILE", "HF_HOME", "HF_HUB_OFFLINE", "HF_ENDPOINT")
 
 
 def _ray_stage(
