@@ -69,8 +69,9 @@ def _root(
         bool,
         typer.Option(
             "--compile",
-            help="torch.compile the encoder's forward passes: 25-90 s once, then about 8% faster "
-            "training and 13% faster embedding; pays in long studies (also $XLT_COMPILE=1)",
+            help="torch.compile the encoder's forward passes: 25-90 s once, then about 1.15x faster "
+            "embedding and evaluation (training: about 8% at one thread, none at two here); pays in "
+            "long studies (also $XLT_COMPILE=1)",
         ),
     ] = False,
 ) -> None:

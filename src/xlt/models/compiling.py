@@ -2,9 +2,9 @@
 
 Off by default. Compiling costs 25-90 s once per process and kind of pass (training with gradients,
 inference in bf16, ...; torch keeps compiled kernels on disk, so a later process compiles faster) and then
-makes each pass faster: on the 2-core dev machine, one thread, me5-small at batch 16, a training step
-0.261 s against 0.283 s eager (about 8%) and embedding 3000 sentences 1.13x (benchmarks/README.md, "What
-each optimisation gave"). That pays in a study of many stages of hundreds of steps, not in a quick run.
+makes passes faster: on a 2-core machine embedding was 1.18x eager at two idle threads and 1.13x at one
+thread beside another job; a training step 8% faster at one thread, not faster at two (README, "Compiled
+forward passes"). That pays in a study of many stages, not in a quick run.
 
 One compiled function takes the module as an argument (`dynamic=True`: batch and sequence lengths vary
 without recompiling), so instances of the same architecture share the compiled code and a study compiles
