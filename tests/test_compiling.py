@@ -118,3 +118,17 @@ def test_robust_training_perturbs_through_hooks_and_stays_eager(
     # the training passes carry the noise hook, so none of them went through `compiling.forward`;
     # evaluations (no gradient, no hook) did
     assert seen and not any(seen)
+
+
+def test_a_bad_setting_stops_the_cli_before_anything_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_bad_input import one_line, xlt
+
+    monkeypatch.setenv(compiling.COMPILE_ENV, "maybe")
+    code, out, err = xlt(capsys, "tasks")
+    assert code == 2 and out == ""
+    assert one_line(err) == (
+        "error: XLT_COMPILE='maybe' is neither on nor off; "
+        "set XLT_COMPILE=1 to compile the encoder's forward passes, or unset it"
+    )

@@ -81,6 +81,10 @@ def _root(
         os.environ["XLT_THREADS"] = str(threads)  # read by xlt.models.threads when torch first runs
     if compile_:
         os.environ["XLT_COMPILE"] = "1"  # read by xlt.models.compiling at every forward pass
+    if os.environ.get("XLT_COMPILE", "").strip():
+        from xlt.models import compiling
+
+        compiling.enabled()  # a bad value or no C++ compiler: one line now, not a failed stage later
 
 
 def study_dir_of(config: Any, output: Path | None) -> Path:
