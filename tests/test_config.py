@@ -222,3 +222,13 @@ def test_robust_cpu_shares_its_standard_stages_with_similarity_robustness_cpu() 
         if s.kind == "intermediate" or (s.training is not None and s.training.robust.method == "standard")
     ]
     assert len(standard) == 15 and shared == {s.stage_id for s in standard}
+
+
+def test_a_target_with_none_of_the_evaluation_languages_is_refused(tmp_path: Path) -> None:
+    """Evaluation languages are filtered per target; one left with none would train and evaluate nothing."""
+    path = write(tmp_path, "name: x\ntargets: [semrel, xquad]\nevaluation: {languages: [en, de]}\n")
+    with pytest.raises(ConfigError, match=r"target 'semrel' has none of evaluation.languages \['en', 'de'\]"):
+        build_plan(load_study(path))
+    path = write(tmp_path, "name: x\ntargets: [semrel, xquad]\nevaluation: {languages: [en, de, hau]}\n")
+    plan = build_plan(load_study(path))
+    assert {s.task: s.languages for s in plan.targets} == {"semrel": ("hau",), "xquad": ("en", "de")}

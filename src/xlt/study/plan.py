@@ -222,6 +222,13 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                 f"evaluation.languages {unknown} are not test languages of any target",
                 f"choose from: {', '.join(sorted(known))}",
             )
+        for name, task in target_tasks.items():
+            if not set(evaluation.languages) & set(task.languages["test"]):
+                raise ConfigError(
+                    f"target '{name}' has none of evaluation.languages {evaluation.languages} among its test "
+                    f"languages ({', '.join(task.languages['test'])})",
+                    "add one of them to evaluation.languages, or drop the target",
+                )
     intermediates: dict[tuple[str, str, int], Stage] = {}
     targets: list[Stage] = []
     robustness = evaluation.robustness if evaluation.robustness.suites else None
