@@ -4,6 +4,7 @@ matches eager training, robust training's hooked passes stay eager, and a bad se
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,9 +110,9 @@ def test_robust_training_perturbs_through_hooks_and_stays_eager(
     seen: list[int] = []
     forward = compiling.forward
 
-    def spy(module: torch.nn.Module, **inputs: torch.Tensor) -> object:
+    def spy(function: Callable[..., torch.Tensor], module: torch.nn.Module, *inputs: torch.Tensor) -> object:
         seen.append(torch.is_grad_enabled())
-        return forward(module, **inputs)
+        return forward(function, module, *inputs)
 
     monkeypatch.setattr(compiling, "forward", spy)
     _train(tiny_encoder_dir, monkeypatch, on=True, method="rs-noise")

@@ -19,7 +19,7 @@ import os
 import shutil
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -29,6 +29,7 @@ from xlt.core.errors import ConfigError
 COMPILE_ENV = "XLT_COMPILE"
 _ON = {"1", "true", "yes", "on"}
 _OFF = {"", "0", "false", "no", "off"}
+T = TypeVar("T")
 
 
 def enabled() -> bool:
@@ -57,22 +58,23 @@ def _check_compiler() -> None:
         )
 
 
-def forward(module: nn.Module, **inputs: torch.Tensor) -> Any:
-    """`module(**inputs)`, through the compiled call when `XLT_COMPILE` is on."""
+def forward(function: Callable[..., T], module: nn.Module, *inputs: torch.Tensor) -> T:
+    """`function(module, *inputs)`, through the compiled call when `XLT_COMPILE` is on."""
     if not enabled():
-        return module(**inputs)
-    return _compiled_call()(module, **inputs)
+        return function(module, *inputs)
+    result: T = _compiled_call()(function, module, *inputs)
+    return result
 
 
-def _call(module: nn.Module, **inputs: torch.Tensor) -> Any:
-    return module(**inputs)
+def _call(function: Callable[..., Any], module: nn.Module, *inputs: torch.Tensor) -> Any:
+    return function(module, *inputs)
 
 
 @lru_cache(maxsize=1)
 def _compiled_call() -> Callable[..., Any]:
-    """One compiled function taking the module as an argument: no reference to any module is kept, and
-    every instance of an architecture shares the compiled code (torch recompiles only for a new kind of
-    pass: gradients or not, another dtype)."""
+    """One compiled function taking the forward function and the module as arguments: no reference to
+    any module is kept, and every instance of an architecture shares the compiled code (torch recompiles
+    only for a new kind of pass: gradients or not, another dtype, another forward function)."""
     import torch._dynamo.config as dynamo_config
     import torch._inductor.config as inductor_config
 

@@ -7,7 +7,7 @@ Only the encoder is carried between stages; heads live with the trainer of their
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from xlt.core.errors import ConfigError
-from xlt.models import compiling, threads, tokens
+from xlt.models import compiling, threads, tokens, unpadded
 from xlt.models.encoders import EncoderInfo, encoder_info, model_path, split_variant
 from xlt.models.modules import EmbeddingModule, load_module, save_module
 from xlt.models.precision import Precision, autocast, resolve_precision
@@ -153,6 +153,13 @@ def _hooked(module: nn.Module) -> bool:
     return any(m._forward_hooks or m._forward_pre_hooks for m in module.modules())
 
 
+def _last_hidden_state(
+    module: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor
+) -> torch.Tensor:
+    states: torch.Tensor = module(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+    return states
+
+
 class SentenceEncoder(nn.Module):
     def __init__(self, name: str, *, max_length: int | None = None, device: str | None = None) -> None:
         super().__init__()
@@ -209,23 +216,22 @@ class SentenceEncoder(nn.Module):
         return self._batch(self._token_ids(first, list(second)))
 
     def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The transformer's last hidden states. A BERT-family encoder skips the padding
+        (`models.unpadded`, unless `XLT_UNPADDED=0`): its padding positions are zero."""
         threads.tick()  # every task kind's forward passes here: the thread count follows the machine
         inference = self._bf16_transformer()
+        module = self.transformer if inference is None else inference
+        if unpadded.enabled() and unpadded.supports(module):
+            call: Callable[..., torch.Tensor] = unpadded.forward
+            inputs: tuple[torch.Tensor, ...] = (input_ids, *unpadded.layout(attention_mask))
+        else:
+            call, inputs = _last_hidden_state, (input_ids, attention_mask)
         if inference is not None:
             with torch.autocast(self.device_.type, enabled=False):
-                states: torch.Tensor = compiling.forward(
-                    inference, input_ids=input_ids, attention_mask=attention_mask
-                ).last_hidden_state
-            return states
+                return compiling.forward(call, inference, *inputs)
         if _hooked(self.transformer):  # hooks perturb the embeddings (robust training): not compiled
-            hidden: torch.Tensor = self.transformer(
-                input_ids=input_ids, attention_mask=attention_mask
-            ).last_hidden_state
-            return hidden
-        hidden = compiling.forward(
-            self.transformer, input_ids=input_ids, attention_mask=attention_mask
-        ).last_hidden_state
-        return hidden
+            return call(self.transformer, *inputs)
+        return compiling.forward(call, self.transformer, *inputs)
 
     def _bf16_transformer(self) -> nn.Module | None:
         """A bf16 copy of the transformer, for forward passes without gradients under bf16 autocast; None

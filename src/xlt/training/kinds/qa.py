@@ -74,6 +74,10 @@ class ExtractiveQA(TaskKind):
             ends.append(end_token)
         logits = self.token_logits(features)
         device = logits.device
+        # padding is never a span boundary: out of the softmax, so that an example's loss does not depend
+        # on how long the other windows of its batch are
+        padding = features["attention_mask"].to(device) == 0
+        logits = logits.masked_fill(padding.unsqueeze(-1), torch.finfo(logits.dtype).min)
         loss = (
             nn.functional.cross_entropy(logits[..., 0], torch.tensor(starts, device=device))
             + nn.functional.cross_entropy(logits[..., 1], torch.tensor(ends, device=device))
