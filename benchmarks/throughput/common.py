@@ -142,18 +142,29 @@ class EmbedResult:
 
 
 @contextlib.contextmanager
-def compiled_forward(on: bool) -> Iterator[None]:
-    """xlt's forward passes compiled (`XLT_COMPILE=1`) inside the block when `on`."""
-    before = os.environ.get("XLT_COMPILE")
-    if on:
-        os.environ["XLT_COMPILE"] = "1"
+def _environment(name: str, value: str | None) -> Iterator[None]:
+    """`name` set to `value` inside the block (left as it is for None)."""
+    before = os.environ.get(name)
+    if value is not None:
+        os.environ[name] = value
     try:
         yield
     finally:
         if before is None:
-            os.environ.pop("XLT_COMPILE", None)
+            os.environ.pop(name, None)
         else:
-            os.environ["XLT_COMPILE"] = before
+            os.environ[name] = before
+
+
+def compiled_forward(on: bool) -> contextlib.AbstractContextManager[None]:
+    """xlt's forward passes compiled (`XLT_COMPILE=1`) inside the block when `on`."""
+    return _environment("XLT_COMPILE", "1" if on else None)
+
+
+def padded_forward(on: bool) -> contextlib.AbstractContextManager[None]:
+    """xlt's encoders run Hugging Face's own forward, padding and all (`XLT_UNPADDED=0`), inside the block
+    when `on`: what skipping the padding (`xlt.models.unpadded`) gives."""
+    return _environment("XLT_UNPADDED", "0" if on else None)
 
 
 def attention_of(model: nn.Module) -> str:
