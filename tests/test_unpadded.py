@@ -105,11 +105,32 @@ def test_the_sentence_encoder_embeds_the_same_either_way(
 ) -> None:
     encoder = SentenceEncoder(str(tiny_encoder_dir))
     assert unpadded.supports(encoder.transformer)
+    monkeypatch.setenv(unpadded.UNPADDED_ENV, "1")
+    calls: list[int] = []
+    forward = unpadded.forward
+    monkeypatch.setattr(unpadded, "forward", lambda *a: calls.append(1) or forward(*a))
     texts = ["a short one", "a somewhat longer sentence about the weather in the hills today", "x"]
     ours = encoder.encode(texts, precision="fp32", batch_size=3)
     monkeypatch.setenv(unpadded.UNPADDED_ENV, "0")
     reference = encoder.encode(texts, precision="fp32", batch_size=3)
+    assert calls == [1]  # the first pass only
     assert abs(ours - reference).max() < 1e-5
+
+
+@pytest.mark.parametrize(
+    ("unpadded_setting", "compile_setting", "expected"),
+    [("", "0", False), ("", "1", True), ("auto", "1", True), ("1", "0", True), ("0", "1", False)],
+)
+def test_on_with_compiled_passes_unless_set(
+    monkeypatch: pytest.MonkeyPatch, unpadded_setting: str, compile_setting: str, expected: bool
+) -> None:
+    """Eager, Hugging Face's forward measured faster at two threads; compiled, the unpadded one."""
+    from xlt.models import compiling
+
+    monkeypatch.setattr(compiling, "_check_compiler", lambda: None)
+    monkeypatch.setenv(unpadded.UNPADDED_ENV, unpadded_setting)
+    monkeypatch.setenv(compiling.COMPILE_ENV, compile_setting)
+    assert unpadded.enabled() is expected
 
 
 def test_a_qa_example_loses_the_same_whatever_pads_its_batch(tiny_encoder_dir: Path) -> None:

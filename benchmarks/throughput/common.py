@@ -161,10 +161,10 @@ def compiled_forward(on: bool) -> contextlib.AbstractContextManager[None]:
     return _environment("XLT_COMPILE", "1" if on else None)
 
 
-def padded_forward(on: bool) -> contextlib.AbstractContextManager[None]:
-    """xlt's encoders run Hugging Face's own forward, padding and all (`XLT_UNPADDED=0`), inside the block
-    when `on`: what skipping the padding (`xlt.models.unpadded`) gives."""
-    return _environment("XLT_UNPADDED", "0" if on else None)
+def unpadded_forward(on: bool) -> contextlib.AbstractContextManager[None]:
+    """xlt's BERT-family encoders skip the padding (`XLT_UNPADDED=1`, `xlt.models.unpadded`) inside the
+    block when `on`; eager passes otherwise run Hugging Face's forward."""
+    return _environment("XLT_UNPADDED", "1" if on else None)
 
 
 def attention_of(model: nn.Module) -> str:

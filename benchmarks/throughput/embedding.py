@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from .common import ENCODER, EmbedResult, Settings, attention_of, compiled_forward, padded_forward
+from .common import ENCODER, EmbedResult, Settings, attention_of, compiled_forward, unpadded_forward
 
 Encode = Callable[[list[str]], np.ndarray]
 WARMUP_SENTENCES = 256  # untimed embedding warm-up call, spread over the sentences
@@ -66,13 +66,13 @@ def bench_embedding(settings: Settings, console: Console) -> list[EmbedResult]:
     st_attn = attention_of(st[0].auto_model)
 
     def xlt_encode(
-        precision: Literal["fp32", "bf16"], compiled: bool = False, padded: bool = False
+        precision: Literal["fp32", "bf16"], compiled: bool = False, unpadded: bool = False
     ) -> Encode:
         def run(batch: list[str]) -> np.ndarray:
             # every call tokenizes its sentences, as sentence-transformers does: xlt's per-process token
             # cache (warmed by counting tokens and by earlier passes over the same chunk) is emptied first
             tokens.clear()
-            with compiled_forward(compiled), padded_forward(padded):
+            with compiled_forward(compiled), unpadded_forward(unpadded):
                 return encoder.encode(batch, batch_size=bs, precision=precision)
 
         return run
@@ -96,14 +96,14 @@ def bench_embedding(settings: Settings, console: Console) -> list[EmbedResult]:
         ("xlt", "xlt encode", "bf16", "autocast", xlt_attn, xlt_encode("bf16")),
         ("st", "ST encode", "bf16", "bf16 weights (.to)", st_attn, st_encode(st_bf16)),
         ("st", "ST encode", "bf16", "autocast", st_attn, st_encode(st, autocast=True)),
-        # Hugging Face's forward, padding included: xlt over it is what skipping the padding gives
+        # eager, skipping the padding: xlt over it is what Hugging Face's forward gives over it
         (
-            "xlt_padded",
-            "xlt encode, padded forward",
+            "xlt_unpadded",
+            "xlt encode, unpadded forward",
             "bf16",
             "autocast",
             xlt_attn,
-            xlt_encode("bf16", padded=True),
+            xlt_encode("bf16", unpadded=True),
         ),
     ]
     if settings.compile:  # compiles in the warm-up call; its output is checked against eager xlt's

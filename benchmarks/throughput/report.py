@@ -150,7 +150,7 @@ def print_report(
     figures["embedding"] = []
     for embed in embed_results:
         fraction = embed.tokens_per_second * 2 * n_params / 1e9 / peaks[embed.precision]
-        # xlt over ST on ST's rows (and over xlt's padded forward on its row); on the compiled row,
+        # xlt over ST on ST's rows (and over xlt's unpadded forward on its row); on the compiled row,
         # compiled over eager xlt
         ratio = xlt_by_precision[embed.precision].ratio_to(embed) if embed.name != "xlt" else None
         compiled = compiled_by_precision.get(embed.precision)
@@ -190,7 +190,7 @@ def print_report(
                 "ratio_xlt_over_st": ratio if embed.name == "st" else None,
                 "ratio_compiled_over_st": compiled_ratio,
                 "ratio_compiled_over_eager_xlt": ratio if embed.name == "xlt_compiled" else None,
-                "ratio_unpadded_over_padded_xlt": ratio if embed.name == "xlt_padded" else None,
+                "ratio_padded_over_unpadded_xlt": ratio if embed.name == "xlt_unpadded" else None,
             }
         )
     console.print(embed_table)
@@ -218,8 +218,8 @@ def print_report(
         "xlt/ST = median over chunks of the paired time ratio; 'sent/s (total)' = all sentences / summed "
         "chunk times; min cos = lowest cosine between ST's and xlt's embedding of a warm-up sentence "
         "(on the compiled row: compiled against eager xlt). With --compile: 'compiled/ST' the same ratio "
-        "for compiled xlt, and the compiled row's 'xlt/ST' holds compiled over eager xlt. The padded row is "
-        "xlt through Hugging Face's forward, padding included (XLT_UNPADDED=0): its 'xlt/ST' is xlt over "
-        "it, what skipping the padding gives."
+        "for compiled xlt (which skips the padding), and the compiled row's 'xlt/ST' holds compiled over "
+        "eager xlt. The unpadded row is eager xlt skipping the padding (XLT_UNPADDED=1): its 'xlt/ST' is "
+        "eager xlt (Hugging Face's forward) over it."
     )
     return figures

@@ -216,8 +216,8 @@ class SentenceEncoder(nn.Module):
         return self._batch(self._token_ids(first, list(second)))
 
     def token_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """The transformer's last hidden states. A BERT-family encoder skips the padding
-        (`models.unpadded`, unless `XLT_UNPADDED=0`): its padding positions are zero."""
+        """The transformer's last hidden states. With compiled passes (or `XLT_UNPADDED=1`) a BERT-family
+        encoder skips the padding (`models.unpadded`): its padding positions are then zero."""
         threads.tick()  # every task kind's forward passes here: the thread count follows the machine
         inference = self._bf16_transformer()
         module = self.transformer if inference is None else inference
