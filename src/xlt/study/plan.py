@@ -222,13 +222,6 @@ def build_plan(config: StudyConfig) -> StudyPlan:
                 f"evaluation.languages {unknown} are not test languages of any target",
                 f"choose from: {', '.join(sorted(known))}",
             )
-        for name, task in target_tasks.items():
-            if not set(evaluation.languages) & set(task.languages["test"]):
-                raise ConfigError(
-                    f"target '{name}' has none of evaluation.languages {evaluation.languages} among its test "
-                    f"languages ({', '.join(task.languages['test'])})",
-                    "add one of them to evaluation.languages, or drop the target",
-                )
     intermediates: dict[tuple[str, str, int], Stage] = {}
     targets: list[Stage] = []
     robustness = evaluation.robustness if evaluation.robustness.suites else None
@@ -243,6 +236,12 @@ def build_plan(config: StudyConfig) -> StudyPlan:
             # lexical scorers and retrieval targets use the encoder as it stands: no target training
             if not entry.fine_tune:
                 _check_untrained(entry.task, target_task.type)
+            if evaluation.languages is not None and not _languages(target_task, evaluation):
+                raise ConfigError(
+                    f"target '{entry.task}' has none of evaluation.languages {evaluation.languages} among "
+                    f"its test languages ({', '.join(target_task.languages['test'])})",
+                    "add one of them to evaluation.languages, or drop the target",
+                )
             trains = (
                 entry.fine_tune and info.kind == "transformer" and target_task.type not in ENCODER_ONLY_TYPES
             )
