@@ -70,7 +70,7 @@ def _root(
         typer.Option(
             "--compile",
             help="torch.compile the encoder's forward passes: 25-90 s once, then about 1.15x faster "
-            "embedding and evaluation (training: about 8% at one thread, none at two here); pays in "
+            "embedding and evaluation, about 1.1x faster training (with the unpadded BERT forward); pays in "
             "long studies (also $XLT_COMPILE=1)",
         ),
     ] = False,
