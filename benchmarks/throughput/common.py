@@ -77,6 +77,8 @@ class TrainResult:
     dropout: str
     attention: str
     windows: list[Window] = field(default_factory=list)
+    # the Trainer row with the same dropout, for the equal-recipe ratio ("vs HF, same dropout")
+    same_dropout_reference: str | None = None
 
     @property
     def same_batches(self) -> bool:

@@ -89,13 +89,15 @@ def print_report(
     add_columns(
         train_table,
         ("runner", "dropout", "attention"),
-        ("tokens/s", "per run", "s/step", "padding", "% peak", "% shape peak", "vs fair HF"),
+        ("tokens/s", "per run", "s/step", "padding", "% peak", "% shape peak", "vs fair HF", "same dropout"),
     )
     shape_peak = peaks.get(f"{settings.train_precision} at model shapes")
     figures["training"] = []
     for result in train_results:
         tps = result.tokens_per_second
         ratio = tps / hf.tokens_per_second if hf is not None and result.name != "hf" else None
+        same = next((r for r in train_results if r.name == result.same_dropout_reference), None)
+        same_ratio = tps / same.tokens_per_second if same is not None else None
         per_step = sum(result.step_seconds) / settings.steps
         padding = statistics.median(w.padding_fraction for w in result.windows)
         fraction = tps * 6 * n_params / 1e9 / train_peak
@@ -111,6 +113,7 @@ def print_report(
             f"{fraction:.1%}",
             f"{shape_fraction:.1%}" if shape_fraction is not None else "",
             f"{ratio:.2f}x" if ratio is not None else "1 (ref)",
+            f"{same_ratio:.2f}x" if same_ratio is not None else "",
         )
         figures["training"].append(
             {
@@ -125,6 +128,7 @@ def print_report(
                 "fraction_of_peak": fraction,
                 "fraction_of_shape_peak": shape_fraction,
                 "ratio_vs_hf_trainer": ratio,
+                "ratio_vs_hf_trainer_same_dropout": same_ratio,
                 "runs": [asdict(w) for w in result.windows],
             }
         )

@@ -214,14 +214,26 @@ def _length_grouping(on: bool) -> dict[str, Any]:
 
 
 def run_hf_training(
-    base_model: Any, tokenizer: Any, train: Dataset, settings: Settings, prefix: str, *, fair: bool
+    base_model: Any,
+    tokenizer: Any,
+    train: Dataset,
+    settings: Settings,
+    prefix: str,
+    *,
+    fair: bool,
+    dropout: float | None = None,
 ) -> Window:
     """One transformers.Trainer run on the same pairs and hyper-parameters. `fair`: configured for speed as
     a practitioner would on this data, batches grouped by length (`group_by_length`, as xlt buckets them);
-    else random batches (the Trainer's default)."""
+    else random batches (the Trainer's default). `dropout` replaces the model's rate (0: torch's dropout
+    returns its input unchanged, as xlt's eval-mode training computes no masks)."""
     from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
     transformer = copy.deepcopy(base_model)
+    if dropout is not None:
+        for module in transformer.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = dropout
     transformer.get_input_embeddings().weight.requires_grad_(False)
     model = MeanPoolingBiEncoder(transformer)
     counter = TokenCounter()
@@ -294,28 +306,54 @@ def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResu
     tokenizer = AutoTokenizer.from_pretrained(path)
     n_params = non_embedding_parameters(base.transformer)
 
+    xlt_attention, hf_attention = attention_of(base.transformer), attention_of(hf_model)
+    model_dropout, no_dropout = "0.1 (model)", "0 (eval mode)"
+    # every xlt row is also compared with the fair Trainer at its own dropout: xlt's presets train with
+    # dropout 0, which a Trainer can do too (p=0)
     results = {
-        "xlt_default": TrainResult("xlt", "xlt fit", "0.1 (model)", attention_of(base.transformer)),
-        "xlt_nodrop": TrainResult("xlt", "xlt fit", "0 (eval mode)", attention_of(base.transformer)),
-        "hf": TrainResult("hf", "HF Trainer, group_by_length", "0.1 (model)", attention_of(hf_model)),
+        "xlt_default": TrainResult(
+            "xlt", "xlt fit", model_dropout, xlt_attention, same_dropout_reference="hf"
+        ),
+        "xlt_nodrop": TrainResult(
+            "xlt", "xlt fit", no_dropout, xlt_attention, same_dropout_reference="hf_nodrop"
+        ),
+        "hf": TrainResult("hf", "HF Trainer, group_by_length", model_dropout, hf_attention),
+        "hf_nodrop": TrainResult("hf_nodrop", "HF Trainer, group_by_length", "0 (p=0)", hf_attention),
         "hf_plain": TrainResult(
-            "hf_plain", "HF Trainer, random batches", "0.1 (model)", attention_of(hf_plain_model)
+            "hf_plain", "HF Trainer, random batches", model_dropout, attention_of(hf_plain_model)
         ),
     }
     # dropout 0, eager, skipping the padding (compiled passes do by default): what that gives eager
     results["xlt_unpadded"] = TrainResult(
-        "xlt_unpadded", "xlt fit, unpadded forward", "0 (eval mode)", attention_of(base.transformer)
+        "xlt_unpadded",
+        "xlt fit, unpadded forward",
+        no_dropout,
+        xlt_attention,
+        same_dropout_reference="hf_nodrop",
     )
     if settings.compile:  # compiles at its first warm-up step, outside the timed window
         results["xlt_compiled"] = TrainResult(
-            "xlt_compiled", "xlt fit, compiled", "0 (eval mode)", attention_of(base.transformer)
+            "xlt_compiled", "xlt fit, compiled", no_dropout, xlt_attention, same_dropout_reference="hf_nodrop"
+        )
+        results["xlt_compiled_dropout"] = TrainResult(
+            "xlt_compiled_dropout",
+            "xlt fit, compiled",
+            model_dropout,
+            xlt_attention,
+            same_dropout_reference="hf",
         )
     for repeat in range(settings.repeats):
         for key in results:
-            if key in ("hf", "hf_plain"):
-                model = hf_model if key == "hf" else hf_plain_model
+            if key.startswith("hf"):
+                model = hf_plain_model if key == "hf_plain" else hf_model
                 window = run_hf_training(
-                    model, tokenizer, train, settings, base.info.prefix, fair=key == "hf"
+                    model,
+                    tokenizer,
+                    train,
+                    settings,
+                    base.info.prefix,
+                    fair=key != "hf_plain",
+                    dropout=0.0 if key == "hf_nodrop" else None,
                 )
                 extra = ""
             else:
@@ -324,8 +362,8 @@ def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResu
                     train,
                     dev,
                     settings,
-                    None if key == "xlt_default" else 0.0,
-                    compiled=key == "xlt_compiled",
+                    None if key in ("xlt_default", "xlt_compiled_dropout") else 0.0,
+                    compiled=key.startswith("xlt_compiled"),
                     unpadded=key == "xlt_unpadded",
                 )
                 extra = f" (xlt's own timer, incl. warm-up steps and dev eval: {reported:.1f}s)"
