@@ -451,3 +451,38 @@ def test_ctrl_c_ends_the_process_even_if_exit_hangs(monkeypatch: pytest.MonkeyPa
     for timer in watchdogs:
         timer.join(5)
     assert exits == [130]
+
+
+def test_ctrl_c_during_a_finalizer_is_delivered_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A KeyboardInterrupt raised inside a __del__ run by the garbage collector is printed as "Exception
+    ignored" and dropped (seen in CI, in the regex package's finalizer): the handler delivers it again."""
+    import threading
+    import time
+
+    from xlt.cli import main as cli_main
+
+    exits: list[int] = []
+    dropped: list[object] = []
+    monkeypatch.setattr(cli_main.os, "_exit", exits.append)
+    monkeypatch.setattr(cli_main, "INTERRUPT_GRACE_SECONDS", 0.05)
+    monkeypatch.setattr(sys, "unraisablehook", dropped.append)
+
+    class Finalized:
+        def __del__(self) -> None:
+            cli_main._on_interrupt(signal.SIGINT, sys._getframe())
+
+    previous = signal.signal(signal.SIGINT, cli_main._on_interrupt)
+    interrupted = False
+    try:
+        Finalized()  # finalized at once: its __del__ runs the handler, which must not raise there
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for timer in [t for t in threading.enumerate() if isinstance(t, threading.Timer)]:
+            timer.join(5)
+    assert dropped == []
+    assert interrupted, "the interrupt was lost"

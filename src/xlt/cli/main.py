@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 import click
@@ -57,11 +58,29 @@ def _force_exit() -> None:
     os._exit(INTERRUPTED)
 
 
+def _in_finalizer(frame: FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _later(seconds: float, action: Callable[[], object]) -> None:
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
+
+
 def _on_interrupt(signum: int, frame: FrameType | None) -> None:
     """Ctrl-C: raise KeyboardInterrupt as Python does, and make sure the process ends soon after."""
-    watchdog = threading.Timer(INTERRUPT_GRACE_SECONDS, _force_exit)
-    watchdog.daemon = True
-    watchdog.start()
+    _later(INTERRUPT_GRACE_SECONDS, _force_exit)
+    if _in_finalizer(frame):
+        # the signal arrived while the garbage collector ran a library's __del__: Python prints an exception
+        # raised there as "Exception ignored" and goes on, so the run would only end by the watchdog, with a
+        # traceback on the terminal; the signal is delivered again once the finalizer has returned
+        _later(0.01, lambda: os.kill(os.getpid(), signal.SIGINT))
+        return
     raise KeyboardInterrupt
 
 
