@@ -6,6 +6,7 @@ import copy
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -283,6 +284,69 @@ def run_hf_training(
     return counter.window(settings.warmup_steps)
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """How one benchmark row trains: every setting it differs in, as data, so no row is told apart by the
+    spelling of its key."""
+
+    name: str  # the row's family in the JSON: "xlt", or the Trainer row it is
+    runner: str
+    trainer: bool  # transformers.Trainer; else xlt's `fit`
+    dropout: float | None = None  # None: the model's own rate (0.1)
+    compiled: bool = False  # xlt: torch.compile'd forward passes
+    unpadded: bool = False  # xlt, eager: forward passes that skip the padding
+    grouped: bool = True  # Trainer: batches grouped by length; else random batches and default attention
+    same_dropout_reference: str | None = None  # key of the Trainer row with the same dropout
+
+    @property
+    def dropout_label(self) -> str:
+        if self.dropout is None:
+            return "0.1 (model)"
+        if self.dropout == 0:
+            return "0 (p=0)" if self.trainer else "0 (eval mode)"
+        return f"{self.dropout:g}"
+
+
+def recipes(with_compiled: bool) -> dict[str, Recipe]:
+    """The rows, in the order they run each repeat. Every xlt row is also compared with the fair Trainer
+    at its own dropout: xlt's presets train with dropout 0, which a Trainer can do too (p=0)."""
+    rows = {
+        "xlt_default": Recipe("xlt", "xlt fit", trainer=False, same_dropout_reference="hf"),
+        "xlt_nodrop": Recipe(
+            "xlt", "xlt fit", trainer=False, dropout=0.0, same_dropout_reference="hf_nodrop"
+        ),
+        "hf": Recipe("hf", "HF Trainer, group_by_length", trainer=True),
+        "hf_nodrop": Recipe("hf_nodrop", "HF Trainer, group_by_length", trainer=True, dropout=0.0),
+        "hf_plain": Recipe("hf_plain", "HF Trainer, random batches", trainer=True, grouped=False),
+        # dropout 0, eager, skipping the padding (compiled passes do by default): what that gives eager
+        "xlt_unpadded": Recipe(
+            "xlt_unpadded",
+            "xlt fit, unpadded forward",
+            trainer=False,
+            dropout=0.0,
+            unpadded=True,
+            same_dropout_reference="hf_nodrop",
+        ),
+    }
+    if with_compiled:  # compiles at its first warm-up step, outside the timed window
+        rows["xlt_compiled"] = Recipe(
+            "xlt_compiled",
+            "xlt fit, compiled",
+            trainer=False,
+            dropout=0.0,
+            compiled=True,
+            same_dropout_reference="hf_nodrop",
+        )
+        rows["xlt_compiled_dropout"] = Recipe(
+            "xlt_compiled_dropout",
+            "xlt fit, compiled",
+            trainer=False,
+            compiled=True,
+            same_dropout_reference="hf",
+        )
+    return rows
+
+
 def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResult], int]:
     from transformers import AutoModel, AutoTokenizer
 
@@ -306,54 +370,30 @@ def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResu
     tokenizer = AutoTokenizer.from_pretrained(path)
     n_params = non_embedding_parameters(base.transformer)
 
-    xlt_attention, hf_attention = attention_of(base.transformer), attention_of(hf_model)
-    model_dropout, no_dropout = "0.1 (model)", "0 (eval mode)"
-    # every xlt row is also compared with the fair Trainer at its own dropout: xlt's presets train with
-    # dropout 0, which a Trainer can do too (p=0)
+    rows = recipes(settings.compile)
+
+    def attention(recipe: Recipe) -> str:
+        if not recipe.trainer:
+            return attention_of(base.transformer)
+        return attention_of(hf_model if recipe.grouped else hf_plain_model)
+
     results = {
-        "xlt_default": TrainResult(
-            "xlt", "xlt fit", model_dropout, xlt_attention, same_dropout_reference="hf"
-        ),
-        "xlt_nodrop": TrainResult(
-            "xlt", "xlt fit", no_dropout, xlt_attention, same_dropout_reference="hf_nodrop"
-        ),
-        "hf": TrainResult("hf", "HF Trainer, group_by_length", model_dropout, hf_attention),
-        "hf_nodrop": TrainResult("hf_nodrop", "HF Trainer, group_by_length", "0 (p=0)", hf_attention),
-        "hf_plain": TrainResult(
-            "hf_plain", "HF Trainer, random batches", model_dropout, attention_of(hf_plain_model)
-        ),
+        key: TrainResult(
+            r.name, r.runner, r.dropout_label, attention(r), same_dropout_reference=r.same_dropout_reference
+        )
+        for key, r in rows.items()
     }
-    # dropout 0, eager, skipping the padding (compiled passes do by default): what that gives eager
-    results["xlt_unpadded"] = TrainResult(
-        "xlt_unpadded",
-        "xlt fit, unpadded forward",
-        no_dropout,
-        xlt_attention,
-        same_dropout_reference="hf_nodrop",
-    )
-    if settings.compile:  # compiles at its first warm-up step, outside the timed window
-        results["xlt_compiled"] = TrainResult(
-            "xlt_compiled", "xlt fit, compiled", no_dropout, xlt_attention, same_dropout_reference="hf_nodrop"
-        )
-        results["xlt_compiled_dropout"] = TrainResult(
-            "xlt_compiled_dropout",
-            "xlt fit, compiled",
-            model_dropout,
-            xlt_attention,
-            same_dropout_reference="hf",
-        )
     for repeat in range(settings.repeats):
-        for key in results:
-            if key.startswith("hf"):
-                model = hf_plain_model if key == "hf_plain" else hf_model
+        for key, recipe in rows.items():
+            if recipe.trainer:
                 window = run_hf_training(
-                    model,
+                    hf_model if recipe.grouped else hf_plain_model,
                     tokenizer,
                     train,
                     settings,
                     base.info.prefix,
-                    fair=key != "hf_plain",
-                    dropout=0.0 if key == "hf_nodrop" else None,
+                    fair=recipe.grouped,
+                    dropout=recipe.dropout,
                 )
                 extra = ""
             else:
@@ -362,9 +402,9 @@ def bench_training(settings: Settings, console: Console) -> tuple[list[TrainResu
                     train,
                     dev,
                     settings,
-                    None if key in ("xlt_default", "xlt_compiled_dropout") else 0.0,
-                    compiled=key.startswith("xlt_compiled"),
-                    unpadded=key == "xlt_unpadded",
+                    recipe.dropout,
+                    compiled=recipe.compiled,
+                    unpadded=recipe.unpadded,
                 )
                 extra = f" (xlt's own timer, incl. warm-up steps and dev eval: {reported:.1f}s)"
             results[key].windows.append(window)
