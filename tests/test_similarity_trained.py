@@ -262,3 +262,43 @@ def test_run_a_study_directory_again(trained_study: Path, data_dir: Path) -> Non
     assert again.exit_code == 0, again.output
     refused = runner.invoke(app, ["run", str(root), "--set", "seeds=[2]", "--data-dir", str(data_dir)])
     assert refused.exit_code != 0 and "cannot change the config recorded" in str(refused.exception or "")
+
+
+def test_a_multiple_choice_target_is_probed_as_choice_pairs(trained_study: Path, data_dir: Path) -> None:
+    """LogME, LEEP and NCE of XCOPA: each choice against its premise, labelled right or wrong."""
+    from datasets import Dataset
+
+    from xlt.similarity.estimators import similarity_matrix
+    from xlt.similarity.trained import TrainedContext, probe_view
+    from xlt.tasks.registry import get_task
+
+    xcopa = get_task("xcopa")
+    rows = Dataset.from_dict(
+        {"premise": ["p1", "p2"], "question": ["cause", "effect"], "choices": [["a", "b"], ["c", "d"]],
+         "label": [1, 0]}
+    )  # fmt: skip
+    probed, pairs = probe_view(xcopa, rows)
+    assert probed.value == "pair_classification"
+    assert pairs["sentence1"] == ["p1", "p1", "p2", "p2"]
+    assert pairs["sentence2"] == ["cause: a", "cause: b", "effect: c", "effect: d"]
+    assert pairs["label"] == [0, 1, 1, 0]
+
+    plan = build_plan(load_study(trained_study))
+    store = RunStore(trained_study.parent / "runs" / "sim")
+    context = TrainedContext(
+        data_dir,
+        encoder=plan.config.encoders[0],
+        sample=24,
+        stages=trained_stages(plan, store),
+        probe_examples=40,
+    )
+    intermediates = [get_task(name) for name in ("mrpc", "sst2", "stsb")]
+    frame = similarity_matrix(
+        context, [(i, xcopa) for i in intermediates], get_estimators(["logme", "leep", "nce"]),
+        languages=lambda task: ["en"],
+    )  # fmt: skip
+    value = {(r.estimator, r.intermediate): r.similarity for r in frame.itertuples()}
+    assert all(math.isfinite(value[("logme", i.name)]) for i in intermediates)
+    for estimator in ("leep", "nce"):
+        assert math.isnan(value[(estimator, "stsb")])  # a regression intermediate has no classes
+        assert all(math.isfinite(value[(estimator, i)]) for i in ("mrpc", "sst2"))

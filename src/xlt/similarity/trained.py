@@ -12,13 +12,15 @@ The first seed of the study is used. Results are cached under the hash of the st
   Similarity: cosine of the two Fisher vectors.
 - LogME (You et al. 2021): the intermediate-trained encoder's features of the target's English training
   inputs against the target's labels. Features: the sentence embedding (single texts), [u*v, |u-v|] of the
-  two sentence embeddings (pairs), the first sub-word state of each word (tagging). Not defined here for
-  multiple choice, QA and retrieval targets (NaN).
+  two sentence embeddings (pairs), the first sub-word state of each word (tagging). A multiple-choice
+  target is probed as the pair classification its model learns: one (premise, "question: choice") pair per
+  choice, labelled right or wrong. Not defined here for QA and retrieval targets (NaN).
 - LEEP (Nguyen et al. 2020) and NCE (Tran et al. 2019): where the intermediate has classes (sentence or
   pair classification): its trained head's label distribution (LEEP) or arg-max label (NCE) on the
   target's English training inputs, against the target's labels. Pair inputs go to a pair intermediate as
   pairs and to a single-sentence intermediate joined by a space; regression targets are cut into 5 quantile
-  bins. Not defined for tagging, QA, multiple-choice or retrieval (NaN).
+  bins; multiple-choice targets are probed as choice pairs, as for LogME. Not defined for tagging, QA or
+  retrieval (NaN).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from xlt.training.config import TrainingConfig
 from xlt.training.kinds import make_kind
 from xlt.training.kinds.base import HEAD_WEIGHTS, TaskKind, WithHead
 from xlt.training.kinds.classification import Classification
+from xlt.training.kinds.multiple_choice import choice_pairs
 
 TRAINED_FORMAT = 1
 PAIR_TYPES = (TaskType.PAIR_REGRESSION, TaskType.PAIR_CLASSIFICATION)
@@ -212,15 +215,38 @@ class TaskEmb(_StageEstimator):
         return cosine(self._vector(context, stages, first), self._vector(context, stages, second))
 
 
+def probe_view(task: TaskSpec, data: Dataset) -> tuple[TaskType, Dataset]:
+    """The type and rows a target is probed as: itself, or for multiple choice the pair classification of
+    each choice against its premise (label 1 for the right choice)."""
+    if task.type != TaskType.MULTIPLE_CHOICE:
+        return task.type, data
+    first: list[str] = []
+    second: list[str] = []
+    right: list[int] = []
+    for premise, question, choices, label in zip(
+        data["premise"], data["question"], data["choices"], data["label"], strict=True
+    ):
+        for index, (a, b) in enumerate(choice_pairs(premise, question, choices)):
+            first.append(a)
+            second.append(b)
+            right.append(int(index == label))
+    pairs = Dataset.from_dict({"sentence1": first, "sentence2": second, "label": right})
+    return TaskType.PAIR_CLASSIFICATION, pairs
+
+
+PROBED_TYPES = (*PAIR_TYPES, TaskType.SINGLE_CLASSIFICATION, TaskType.MULTIPLE_CHOICE)
+
+
 def probe_features(encoder: SentenceEncoder, task: TaskSpec, data: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """(features, labels) of a target's examples under an encoder, for LogME; empty if undefined."""
-    if task.type in PAIR_TYPES:
+    kind, data = probe_view(task, data)
+    if kind in PAIR_TYPES:
         u = encoder.encode(list(data["sentence1"]))
         v = encoder.encode(list(data["sentence2"]))
         return np.concatenate([u * v, np.abs(u - v)], axis=1), np.asarray(data["label"])
-    if task.type == TaskType.SINGLE_CLASSIFICATION:
+    if kind == TaskType.SINGLE_CLASSIFICATION:
         return encoder.encode(list(data["text"])), np.asarray(data["label"])
-    if task.type == TaskType.TOKEN_TAGGING:
+    if kind == TaskType.TOKEN_TAGGING:
         return _token_features(encoder, data)
     return np.empty((0, 0)), np.empty(0)
 
@@ -260,7 +286,7 @@ class LogME(_StageEstimator):
         if found is None:
             return float("nan")
         context, stages, stage = found
-        if target.type not in (*PAIR_TYPES, TaskType.SINGLE_CLASSIFICATION, TaskType.TOKEN_TAGGING):
+        if target.type not in (*PROBED_TYPES, TaskType.TOKEN_TAGGING):
             return float("nan")
 
         def compute() -> float:
@@ -271,21 +297,22 @@ class LogME(_StageEstimator):
         return float(_cached("logme", _probe_key(context, stage, target), compute))
 
 
-def _target_classes(task: TaskSpec, data: Dataset, bins: int = 5) -> np.ndarray:
+def _target_classes(kind: TaskType, data: Dataset, bins: int = 5) -> np.ndarray:
     labels = np.asarray(data["label"])
-    if task.type != TaskType.PAIR_REGRESSION:
+    if kind != TaskType.PAIR_REGRESSION:
         return labels.astype(int)
     edges = np.quantile(labels, np.linspace(0, 1, bins + 1)[1:-1])
     return np.searchsorted(edges, labels, side="right")
 
 
 def source_probabilities(
-    kind: Classification, source: TaskSpec, target: TaskSpec, data: Dataset
+    kind: Classification, source: TaskSpec, target: TaskType, data: Dataset
 ) -> np.ndarray:
-    """The intermediate head's label distribution on the target's inputs, in the intermediate's format."""
-    if target.type in PAIR_TYPES and source.type == TaskType.PAIR_CLASSIFICATION:
+    """The intermediate head's label distribution on the target's inputs (`target`: the type they are
+    probed as), in the intermediate's format."""
+    if target in PAIR_TYPES and source.type == TaskType.PAIR_CLASSIFICATION:
         inputs = Dataset.from_dict({"sentence1": data["sentence1"], "sentence2": data["sentence2"]})
-    elif target.type in PAIR_TYPES:
+    elif target in PAIR_TYPES:
         inputs = Dataset.from_dict(
             {"text": [f"{a} {b}" for a, b in zip(data["sentence1"], data["sentence2"], strict=True)]}
         )
@@ -309,16 +336,16 @@ class _ClassTransfer(_StageEstimator):
         if found is None:
             return float("nan")
         context, stages, stage = found
-        defined_target = (*PAIR_TYPES, TaskType.SINGLE_CLASSIFICATION)
-        if intermediate.type not in CLASS_SOURCE_TYPES or target.type not in defined_target:
+        if intermediate.type not in CLASS_SOURCE_TYPES or target.type not in PROBED_TYPES:
             return float("nan")
 
         def compute() -> float:
-            data = _english_sample(target, context.data_dir, context.probe_examples, context.seed)
+            sample = _english_sample(target, context.data_dir, context.probe_examples, context.seed)
+            probed, data = probe_view(target, sample)
             kind = stages.load_kind(stage)
             assert isinstance(kind, Classification)
-            probs = source_probabilities(kind, intermediate, target, data)
-            classes = _target_classes(target, data)
+            probs = source_probabilities(kind, intermediate, probed, data)
+            classes = _target_classes(probed, data)
             return leep(probs, classes) if self.score_name == "leep" else nce(probs.argmax(axis=1), classes)
 
         return float(_cached(self.score_name, _probe_key(context, stage, target), compute))

@@ -17,6 +17,11 @@ from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.training.kinds.base import TaskKind, WithHead, sorted_batches
 
 
+def choice_pairs(premise: str, question: str, choices: list[str]) -> list[tuple[str, str]]:
+    """The (premise, "question: choice") input of each choice, the pairs the model scores."""
+    return [(premise, f"{question}: {choice}") for choice in choices]
+
+
 class MultipleChoice(TaskKind):
     def build_model(self) -> nn.Module:
         return WithHead(self.encoder, nn.Sequential(nn.Dropout(0.1), nn.Linear(self.encoder.dim, 1)))
@@ -31,8 +36,9 @@ class MultipleChoice(TaskKind):
         ):
             if len(choices) != n_choices:
                 raise ValueError("all items of a multiple-choice batch need the same number of choices")
-            first.extend([premise] * n_choices)
-            second.extend(f"{question}: {choice}" for choice in choices)
+            for a, b in choice_pairs(premise, question, choices):
+                first.append(a)
+                second.append(b)
         return first, second, n_choices
 
     def lengths(self, data: Dataset) -> list[int]:
