@@ -302,3 +302,38 @@ def test_a_multiple_choice_target_is_probed_as_choice_pairs(trained_study: Path,
     for estimator in ("leep", "nce"):
         assert math.isnan(value[(estimator, "stsb")])  # a regression intermediate has no classes
         assert all(math.isfinite(value[(estimator, i)]) for i in ("mrpc", "sst2"))
+
+
+def test_a_stage_kept_without_weights_is_named(trained_study: Path, data_dir: Path, tmp_path: Path) -> None:
+    """A study kept in git without its weights: the trained-model estimators give NaN for that task, and
+    `xlt similarity` says which stage it is rather than leaving an unexplained NaN."""
+    import shutil
+
+    from xlt.study.records import STUDY_RECORD, write_study_record
+
+    copy = tmp_path / "sim"
+    shutil.copytree(trained_study.parent / "runs" / "sim", copy)
+    config = load_study(trained_study)
+    write_study_record(copy / STUDY_RECORD, config)  # as `xlt run` leaves it
+    plan = build_plan(config)
+    store = RunStore(copy)
+    (baseline,) = [s for s in plan.targets if s.task == "xnli" and s.parent is None]
+    for weights in (copy / "stages" / baseline.stage_id).glob("*.safetensors"):
+        weights.unlink()
+    found = trained_stages(plan, store)
+    assert found.without_weights == {"xnli": baseline.stage_id}
+    assert "xnli" not in found.models and "semrel" in found.models
+
+    result = CliRunner().invoke(
+        app,
+        ["similarity", str(copy), "--estimators", "taskemb,taxonomy", "--targets", "xnli",
+         "--sample", "8", "--data-dir", str(data_dir), "--ranker", "none"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        f"taskemb gives NaN where it needs xnli's model: its finished stage {baseline.stage_id}"
+        in " ".join(result.output.split())
+    )
+    frame = pd.read_csv(copy / SIMILARITY_CSV)
+    assert frame[frame.estimator == "taskemb"].similarity.isna().all()
+    assert frame[frame.estimator == "taxonomy"].similarity.notna().all()

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from xlt.cli.app import DataDirOption, app, console, err_console, study_dir_of
 from xlt.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from xlt.runs.store import RunStore
+    from xlt.study.plan import StudyPlan
 
 
 @app.command("similarity")
@@ -108,6 +112,8 @@ def similarity_command(
                 on_pair=step,
                 targets=[t.strip() for t in targets.split(",") if t.strip()] if targets else None,
             )
+            if store is not None and any(e.needs_stages for e in chosen):
+                _note_missing_weights(plan, store, [e.name for e in chosen if e.needs_stages])
             target = output or root / SIMILARITY_CSV
             if target.is_file():  # what this run did not recompute stays
                 fresh = len(frame)
@@ -132,6 +138,21 @@ def similarity_command(
     err_console.print(f"{len(frame)} similarities saved to {target}")
     if ranker != "none" and path.is_dir() and output is None and (path / "results.json").is_file():
         _print_ranker(path, data, ranker)
+
+
+def _note_missing_weights(plan: StudyPlan, store: RunStore, names: list[str]) -> None:
+    """Say which finished stages the trained-model estimators could not read: their NaN is then not a
+    pair they are undefined for, but weights that were not kept (a study kept in git without them)."""
+    from xlt.study.similarity import trained_stages
+
+    for encoder in plan.config.encoders:
+        missing = trained_stages(plan, store, encoder).without_weights
+        for task, stage_id in sorted(missing.items()):
+            err_console.print(
+                f"note: {', '.join(names)} {'gives' if len(names) == 1 else 'give'} NaN where "
+                f"{'it needs' if len(names) == 1 else 'they need'} {task}'s model: its finished stage "
+                f"{stage_id} was kept without its weights"
+            )
 
 
 def _print_ranker(study_dir: Path, data: Path, model: str) -> None:

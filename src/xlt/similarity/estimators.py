@@ -48,6 +48,7 @@ class Estimator(ABC):
     name: ClassVar[str]
     description: ClassVar[str]
     language_aware: ClassVar[bool] = False
+    needs_stages: ClassVar[bool] = False  # reads a study's trained models (NaN where one is missing)
 
     @abstractmethod
     def similarity(

@@ -74,6 +74,8 @@ class TrainedStages:
     """The finished models a similarity can use, by task name (first seed of the study)."""
 
     models: dict[str, TrainedModel] = field(default_factory=dict)
+    # finished stages the estimators would read but whose weights were not kept, by task: NaN for them
+    without_weights: dict[str, str] = field(default_factory=dict)
 
     def stage(self, task: str) -> TrainedModel | None:
         return self.models.get(task)
@@ -162,7 +164,7 @@ def fisher_diagonal(kind: TaskKind, data: Dataset, layers: int) -> np.ndarray:
 class _StageEstimator(Estimator):
     """Needs a TrainedContext whose stages include the tasks; NaN where a model is missing."""
 
-    requires: ClassVar[str] = "a study's trained stages"
+    needs_stages = True
 
     def _stages(self, context: SimilarityContext) -> TrainedStages | None:
         return context.stages if isinstance(context, TrainedContext) else None

@@ -39,17 +39,26 @@ def trained_stages(plan: StudyPlan, store: RunStore, encoder: str | None = None)
     (default: the study's first)."""
     seed = plan.config.seeds[0]
     encoder = encoder or plan.config.encoders[0]
-    models: dict[str, TrainedModel] = {}
+    found = TrainedStages()
     for stage in plan.intermediates:
         mine = stage.seed == seed and stage.encoder == encoder
-        if mine and stage.training is not None and store.holds_weights(stage.stage_id):
-            models.setdefault(stage.task, _trained_model(stage, store))
+        if mine and stage.training is not None:
+            _take(found, stage, store)
     for stage in plan.targets:
         trained = stage.training is not None and stage.parent is None and stage.seed == seed
-        trained = trained and stage.encoder == encoder
-        if trained and store.holds_weights(stage.stage_id):
-            models.setdefault(stage.task, _trained_model(stage, store))
-    return TrainedStages(models)
+        if trained and stage.encoder == encoder:
+            _take(found, stage, store)
+    return found
+
+
+def _take(found: TrainedStages, stage: Stage, store: RunStore) -> None:
+    if stage.task in found.models:
+        return
+    if store.holds_weights(stage.stage_id):
+        found.models[stage.task] = _trained_model(stage, store)
+        found.without_weights.pop(stage.task, None)
+    elif store.is_done(stage.stage_id):
+        found.without_weights.setdefault(stage.task, stage.stage_id)
 
 
 def _trained_model(stage: Stage, store: RunStore) -> TrainedModel:
