@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from xlt.cli.app import DataDirOption, app, console, err_console, study_dir_of
 from xlt.core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from xlt.runs.store import RunStore
-    from xlt.study.plan import StudyPlan
 
 
 @app.command("similarity")
@@ -111,9 +108,8 @@ def similarity_command(
                 fisher_examples=fisher_examples,
                 on_pair=step,
                 targets=[t.strip() for t in targets.split(",") if t.strip()] if targets else None,
+                on_missing_weights=_missing_weights_note([e.name for e in chosen if e.needs_stages]),
             )
-            if store is not None and any(e.needs_stages for e in chosen):
-                _note_missing_weights(plan, store, [e.name for e in chosen if e.needs_stages])
             target = output or root / SIMILARITY_CSV
             if target.is_file():  # what this run did not recompute stays
                 fresh = len(frame)
@@ -140,19 +136,18 @@ def similarity_command(
         _print_ranker(path, data, ranker)
 
 
-def _note_missing_weights(plan: StudyPlan, store: RunStore, names: list[str]) -> None:
-    """Say which finished stages the trained-model estimators could not read: their NaN is then not a
+def _missing_weights_note(names: list[str]) -> Callable[[str, str, str], None]:
+    """A note for each finished stage the trained-model estimators could not read: their NaN is then not a
     pair they are undefined for, but weights that were not kept (a study kept in git without them)."""
-    from xlt.study.similarity import trained_stages
+    verb = "gives NaN where it needs" if len(names) == 1 else "give NaN where they need"
 
-    for encoder in plan.config.encoders:
-        missing = trained_stages(plan, store, encoder).without_weights
-        for task, stage_id in sorted(missing.items()):
-            err_console.print(
-                f"note: {', '.join(names)} {'gives' if len(names) == 1 else 'give'} NaN where "
-                f"{'it needs' if len(names) == 1 else 'they need'} {task}'s model: its finished stage "
-                f"{stage_id} was kept without its weights"
-            )
+    def note(encoder: str, task: str, stage_id: str) -> None:
+        err_console.print(
+            f"note: {', '.join(names)} {verb} {task}'s model: its finished stage {stage_id} ({encoder}) was "
+            "kept without its weights"
+        )
+
+    return note
 
 
 def _print_ranker(study_dir: Path, data: Path, model: str) -> None:

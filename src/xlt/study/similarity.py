@@ -52,13 +52,13 @@ def trained_stages(plan: StudyPlan, store: RunStore, encoder: str | None = None)
 
 
 def _take(found: TrainedStages, stage: Stage, store: RunStore) -> None:
-    if stage.task in found.models:
+    if stage.task in found.models or not store.is_done(stage.stage_id):
         return
-    if store.holds_weights(stage.stage_id):
+    if store.missing_weights(stage.stage_id):
+        found.without_weights.setdefault(stage.task, stage.stage_id)
+    else:
         found.models[stage.task] = _trained_model(stage, store)
         found.without_weights.pop(stage.task, None)
-    elif store.is_done(stage.stage_id):
-        found.without_weights.setdefault(stage.task, stage.stage_id)
 
 
 def _trained_model(stage: Stage, store: RunStore) -> TrainedModel:
@@ -84,10 +84,13 @@ def study_similarity(
     probe_examples: int = 500,
     on_pair: Callable[[str], None] | None = None,
     targets: Sequence[str] | None = None,
+    on_missing_weights: Callable[[str, str, str], None] | None = None,
 ) -> pd.DataFrame:
     """The long similarity table of the study's pairs, one block per encoder of the study (its `encoder`
     column): embedding estimators use that encoder, trained-model ones its stages. Language-aware rows use
-    the study's languages. `targets`: only the pairs of these targets (task names of the study)."""
+    the study's languages. `targets`: only the pairs of these targets (task names of the study).
+    `on_missing_weights(encoder, task, stage_id)`: called for each finished stage a trained-model estimator
+    of these pairs needs but whose weights were not kept (its similarities are NaN)."""
     pairs = study_pairs(plan)
     if targets is not None:
         known = list(dict.fromkeys(t.name for _, t in pairs))
@@ -103,13 +106,19 @@ def study_similarity(
     blocks = []
     # a lexical scorer has no embedding space and no intermediate stages: nothing to estimate with
     neural = [e for e in plan.config.encoders if encoder_info(e).kind == "transformer"]
+    tasks = {task.name for pair in pairs for task in pair}
     for encoder in neural or plan.config.encoders[:1]:
+        stages = trained_stages(plan, store, encoder) if store is not None else None
+        if stages is not None and on_missing_weights is not None and any(e.needs_stages for e in estimators):
+            for task, stage_id in sorted(stages.without_weights.items()):
+                if task in tasks:
+                    on_missing_weights(encoder, task, stage_id)
         context = TrainedContext(
             data_dir,
             encoder=encoder,
             sample=sample,
             seed=seed,
-            stages=trained_stages(plan, store, encoder) if store is not None else None,
+            stages=stages,
             fisher_examples=fisher_examples,
             probe_examples=probe_examples,
         )
