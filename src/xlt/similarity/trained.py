@@ -50,6 +50,7 @@ from xlt.training.kinds import make_kind
 from xlt.training.kinds.base import HEAD_WEIGHTS, TaskKind, WithHead
 from xlt.training.kinds.classification import Classification
 from xlt.training.kinds.multiple_choice import choice_pairs
+from xlt.training.kinds.tagging import boundary_pieces, word_positions
 
 TRAINED_FORMAT = 1
 PAIR_TYPES = (TaskType.PAIR_REGRESSION, TaskType.PAIR_CLASSIFICATION)
@@ -183,13 +184,16 @@ class _StageEstimator(Estimator):
 def _probe_key(context: TrainedContext, stage: TrainedModel, target: TaskSpec) -> dict[str, Any]:
     """What a probe of `target` on `stage`'s model depends on (LogME, LEEP, NCE caches)."""
     english = target.languages["train"][0]
-    return {
+    key: dict[str, Any] = {
         "stage": stage.stage_id,
         "target": target.name,
         "files": target.file_hashes("train", english),
         "n": context.probe_examples,
         "seed": context.seed,
     }
+    if target.type == TaskType.TOKEN_TAGGING:  # probed at the sub-word `word_positions` picks (since 2026-12)
+        key["word_labels"] = "first-content"
+    return key
 
 
 class TaskEmb(_StageEstimator):
@@ -257,7 +261,9 @@ def probe_features(encoder: SentenceEncoder, task: TaskSpec, data: Dataset) -> t
 def _token_features(
     encoder: SentenceEncoder, data: Dataset, batch_size: int = 32
 ) -> tuple[np.ndarray, np.ndarray]:
+    """One feature per word, at the sub-word a tagging stage labels by default (`word_positions`)."""
     features, labels = [], []
+    skip = boundary_pieces(encoder.tokenizer)
     for start in range(0, len(data), batch_size):
         rows = data[start : start + batch_size]
         encoded = encoder.tokenizer(
@@ -268,12 +274,9 @@ def _token_features(
             encoded["input_ids"].to(encoder.device_), encoded["attention_mask"].to(encoder.device_)
         ).float()
         for row, tags in enumerate(rows["tags"]):
-            seen: set[int] = set()
-            for position, word in enumerate(encoded.word_ids(row)):
-                if word is not None and word not in seen:
-                    seen.add(word)
-                    features.append(states[row, position].cpu().numpy())
-                    labels.append(tags[word])
+            for word, position in word_positions(encoded, row, skip).items():
+                features.append(states[row, position].cpu().numpy())
+                labels.append(tags[word])
     return np.stack(features), np.asarray(labels)
 
 

@@ -22,7 +22,8 @@ from xlt.training.config import TrainingConfig
 # bump when a change to xlt alters what a finished stage contains, so old stages are not reused.
 # Settings enter a stage's spec only where they differ from their defaults, so adding a new setting
 # (with a default that keeps the old behaviour) leaves every finished stage's identity unchanged; a change
-# of an existing default must bump this number.
+# of an existing default must bump this number, or, where it shapes one task type only, always enter the
+# ids of that type's stages (`TrainingConfig.word_labels`, token tagging).
 # Precision enters as set, `auto` unresolved (resolving it would rename every finished stage): what `auto`
 # resolved to is recorded in the stage's provenance, carried by its result rows, and a stage reused where
 # `auto` resolves otherwise is reported (`study.runner.precision_warning`).
@@ -54,6 +55,10 @@ class Stage:
         return get_task(self.task_file or self.task)
 
     @property
+    def _tagging(self) -> bool:
+        return self.task_spec.type == TaskType.TOKEN_TAGGING
+
+    @property
     def intermediate(self) -> str:
         return self.parent.task if self.parent is not None else "none"
 
@@ -82,7 +87,7 @@ class Stage:
             "encoder_weights": self.encoder_weights,
             "task": self.task,
             "seed": self.seed,
-            "training": (self.training.identity() if self.training is not None else None),
+            "training": self.training.identity(tagging=self._tagging) if self.training is not None else None,
             "parent": self.parent.stage_id if self.parent is not None else None,
             "train_files": task.file_hashes("train", english) if self.training is not None else {},
             "dev_files": task.file_hashes("dev", english) if self.training is not None else {},
@@ -118,7 +123,7 @@ class Stage:
             "encoder_weights": self.encoder_weights,
             "seed": self.seed,
             "parent": self.parent.stage_id if self.parent is not None else None,
-            "training": self.training.identity(),
+            "training": self.training.identity(tagging=self._tagging),
             "type": task.type.value,
             "labels": list(task.labels) if task.labels is not None else None,
             "metric": task.metric,

@@ -92,12 +92,24 @@ class TrainingConfig(BaseModel):
     evaluations: PositiveInt = Field(3, description="dev evaluations per stage when eval_every is unset")
     dev_limit: PositiveInt | None = Field(1000, description="English dev examples used for model selection")
     robust: RobustConfig = Field(RobustConfig(), description="robust training method and its settings")
+    word_labels: Literal["first-content", "first"] = Field(
+        "first-content",
+        description="token tagging: the sub-word that carries a word's label. first-content: its first "
+        "sub-word that is not a bare word-boundary piece (SentencePiece's '▁', which XLM-R-family "
+        "tokenizers emit before most Chinese and Japanese words and before punctuation), else its first; "
+        "first: always its first (XTREME's reference code)",
+    )
 
-    def identity(self) -> dict[str, Any]:
+    def identity(self, *, tagging: bool = False) -> dict[str, Any]:
         """What of these settings enters a stage's id: those that differ from their defaults (so a new setting
         with a behaviour-preserving default orphans no finished stage), and of the robust settings only
-        those of the chosen method."""
+        those of the chosen method. `word_labels` shapes token tagging only, and always enters a tagging
+        stage's id: its default changed (stages built before it existed labelled every word at its first
+        sub-word, and their ids lack it), so they are never taken for stages of the new rule."""
         settings = self.model_dump(mode="json", exclude_defaults=True)
+        settings.pop("word_labels", None)
+        if tagging:
+            settings["word_labels"] = self.word_labels
         robust = self.robust.identity()
         if robust:
             settings["robust"] = robust

@@ -24,11 +24,12 @@ def make_kind(encoder: SentenceEncoder, task: TaskSpec, config: TrainingConfig) 
             if config.pair_encoder == "cross"
             else PairRegression(encoder, task, config.loss)
         )
+    if task.type == TaskType.TOKEN_TAGGING:
+        return TokenTagging(encoder, task, config.word_labels)
     kinds: dict[TaskType, type[TaskKind]] = {
         TaskType.PAIR_CLASSIFICATION: Classification,
         TaskType.SINGLE_CLASSIFICATION: Classification,
         TaskType.MULTIPLE_CHOICE: MultipleChoice,
-        TaskType.TOKEN_TAGGING: TokenTagging,
         TaskType.EXTRACTIVE_QA: ExtractiveQA,
     }
     if task.type not in kinds:
