@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from xlt.models.precision import Precision
 
+WordLabels = Literal["first-content", "first"]
+
 
 class RobustConfig(BaseModel):
     """Robust training of a stage (PROTOCOLS, "Robustness"); `standard` is plain fine-tuning."""
@@ -92,7 +94,7 @@ class TrainingConfig(BaseModel):
     evaluations: PositiveInt = Field(3, description="dev evaluations per stage when eval_every is unset")
     dev_limit: PositiveInt | None = Field(1000, description="English dev examples used for model selection")
     robust: RobustConfig = Field(RobustConfig(), description="robust training method and its settings")
-    word_labels: Literal["first-content", "first"] = Field(
+    word_labels: WordLabels = Field(
         "first-content",
         description="token tagging: the sub-word that carries a word's label. first-content: its first "
         "sub-word that is not a bare word-boundary piece (SentencePiece's '▁', which XLM-R-family "

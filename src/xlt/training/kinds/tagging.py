@@ -5,7 +5,7 @@ are predicted as the task's first label (O for NER)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from datasets import Dataset
@@ -14,10 +14,10 @@ from torch import nn
 from xlt.models.precision import Precision, autocast, resolve_precision
 from xlt.models.sentence import SentenceEncoder
 from xlt.tasks import TaskSpec
+from xlt.training.config import WordLabels
 from xlt.training.kinds.base import TaskKind, WithHead, sorted_batches
 
 IGNORE = -100
-WordLabels = Literal["first-content", "first"]
 BOUNDARY_MARKS = ("\u2581", "\u0120")  # SentencePiece's word start; byte-level BPE's leading space
 
 
@@ -36,7 +36,9 @@ def boundary_pieces(tokenizer: Any) -> frozenset[int]:
 def word_positions(encoded: Any, row: int, skip: frozenset[int] = frozenset()) -> dict[int, int]:
     """word index -> position of the sub-word that carries its label: the first, or, when the first is one
     of `skip` and the word has more pieces, the second."""
-    ids = encoded["input_ids"][row]
+    ids = encoded["input_ids"][row] if skip else []
+    if isinstance(ids, torch.Tensor):  # one conversion, not a tensor index per token (training's hot path)
+        ids = ids.tolist()
     positions: dict[int, int] = {}
     bare: set[int] = set()
     for position, word in enumerate(encoded.word_ids(row)):
@@ -44,7 +46,7 @@ def word_positions(encoded: Any, row: int, skip: frozenset[int] = frozenset()) -
             continue
         if word not in positions:
             positions[word] = position
-            if int(ids[position]) in skip:
+            if skip and ids[position] in skip:
                 bare.add(word)
         elif word in bare:
             positions[word] = position
@@ -116,9 +118,9 @@ class TokenTagging(TaskKind):
             with autocast(resolved, self.encoder.device_):
                 best = self.token_logits(encoded).argmax(dim=-1).cpu()
             for row, i in enumerate(indices):
-                first = word_positions(encoded, row, self.skip)
+                positions = word_positions(encoded, row, self.skip)
                 predictions[i] = [
-                    self.task.labels[int(best[row, first[w]])] if w in first else self.task.labels[0]
+                    self.task.labels[int(best[row, positions[w]])] if w in positions else self.task.labels[0]
                     for w in range(len(words[row]))
                 ]
         self.model.train(was_training)
